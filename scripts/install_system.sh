@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages camcount needs: PostgreSQL (+ TimescaleDB via install_timescaledb.sh), ACL tools
+# (to let the unprivileged cluster user traverse the checkout), and GStreamer's RTSP server with
+# Python GI bindings (a real RTSP server for stream tests and `camcount demo --rtsp`).
+# Idempotent: installs only what is missing.
+set -euo pipefail
+PACKAGES=(postgresql postgresql-contrib acl python3-gi gir1.2-gst-rtsp-server-1.0
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[install_system] installing: ${missing[*]}" >&2
+  SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
