@@ -1,0 +1,98 @@
+"""The `camcount` command: database, worker, demo.
+
+Every expected failure is a `CamcountError` and reaches the user as one `error:` line with a
+documented exit code (README, "Exit codes"); only bugs print a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from camcount.db.cluster import Cluster, embedded_cluster_in_use
+from camcount.db.dsn import DAGSTER_DB, DATA_DB, database_url, mask_password
+from camcount.errors import CamcountError
+
+
+@click.group()
+def cli() -> None:
+    """camcount: real-time people counting into TimescaleDB, with Dagster and dbt downstream."""
+
+
+@cli.group()
+def db() -> None:
+    """The database: embedded TimescaleDB cluster, or yours via CAMCOUNT_DATABASE_URL."""
+
+
+@db.command()
+def start() -> None:
+    """Start the embedded cluster (create it on first use) and its databases."""
+    if not embedded_cluster_in_use():
+        click.echo("CAMCOUNT_DATABASE_URL is set: camcount uses that server; no embedded cluster started.")
+        return
+    cluster = Cluster.default()
+    cluster.start()
+    click.echo(f"embedded TimescaleDB running: {cluster.url()} (data in {cluster.data_dir})")
+
+
+@db.command()
+def stop() -> None:
+    """Stop the embedded cluster."""
+    Cluster.default().stop()
+    click.echo("embedded TimescaleDB stopped")
+
+
+@db.command()
+def status() -> None:
+    """Say which database camcount uses, whether it runs, and pending migrations."""
+    from camcount.db.migrate import pending_migrations
+
+    if embedded_cluster_in_use():
+        cluster = Cluster.default()
+        state = "running" if cluster.is_running() else "stopped"
+        click.echo(f"embedded TimescaleDB ({cluster.data_dir}): {state}")
+        if state == "stopped":
+            sys.exit(3)
+    else:
+        click.echo(f"external database: {mask_password(database_url())}")
+    pending = pending_migrations()
+    click.echo(f"pending migrations: {', '.join(pending) if pending else 'none'}")
+
+
+@db.command()
+@click.option("--dagster", is_flag=True, help="Print the Dagster instance storage URL instead.")
+def url(dagster: bool) -> None:
+    """Print the database URL (DSN) camcount uses."""
+    click.echo(database_url(DAGSTER_DB if dagster else DATA_DB))
+
+
+@db.command()
+def migrate() -> None:
+    """Apply pending schema migrations (a no-op when up to date)."""
+    from camcount.db.migrate import migrate as apply
+
+    applied = apply()
+    click.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+
+def _register_subcommands() -> None:
+    from camcount.demo import demo
+    from realtime_worker.cli import worker
+
+    cli.add_command(worker)
+    cli.add_command(demo)
+
+
+def main() -> None:
+    _register_subcommands()
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CamcountError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
