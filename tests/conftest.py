@@ -1,0 +1,60 @@
+"""Shared fixtures: a real TimescaleDB (embedded, or yours via CAMCOUNT_DATABASE_URL), migrated
+once per session, and the sample clip.
+
+With the embedded cluster, tests get their own database `camcount_test`, recreated each session,
+so a test run never touches demo data. With CAMCOUNT_DATABASE_URL set, tests run against that
+database and never start the embedded cluster; tests isolate themselves by using unique camera ids.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from camcount.db.cluster import Cluster
+from camcount.db.migrate import migrate
+from camcount.settings import user_database_url
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_VIDEO = REPO / "data" / "vtest.avi"
+TEST_DB = "camcount_test"
+
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A migrated camcount database; also exported as CAMCOUNT_DATABASE_URL for subprocesses."""
+    if not user_database_url():
+        cluster = Cluster.default()
+        cluster.start()
+        with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+        os.environ["CAMCOUNT_DATABASE_URL"] = cluster.url(TEST_DB)
+    migrate()
+    return os.environ["CAMCOUNT_DATABASE_URL"]
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def camera_id() -> str:
+    """A camera id no other test uses, so tests can share one database."""
+    return f"cam-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def sample_video() -> Path:
+    assert SAMPLE_VIDEO.exists(), "run `make setup` to extract data/vtest.avi"
+    return SAMPLE_VIDEO
