@@ -1,0 +1,1 @@
+"""camcount's Dagster code location: rollups, streaming sensors, alerts, archival, retention, reports."""

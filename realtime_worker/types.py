@@ -23,6 +23,8 @@ class Frame:
     index: int  # 0-based position in the stream since the source was opened
     captured_at: float  # POSIX seconds, UTC: wall clock for live sources, start + position for files
     image: np.ndarray  # HxWx3 uint8, BGR (OpenCV order)
+    received_at: float | None = None  # POSIX seconds when decoded; end-to-end latency starts here
+    decode_ms: float | None = None  # time spent reading and decoding this frame
 
 
 class Anchor(StrEnum):

@@ -26,15 +26,30 @@ LAUNCH = (
 )
 
 
-class LoopingMedia(GstRtspServer.RTSPMedia):
-    """Seeks back to the start at end of stream, so a short clip behaves like an endless camera."""
+def loop_at_eos(factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
+    """Seek back to the start instead of letting EOS reach the payloader.
 
-    def do_handle_message(self, message: Gst.Message) -> bool:
-        if message.type == Gst.MessageType.EOS:
-            pipeline = self.get_element().get_parent()
-            pipeline.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT, 0)
-            return True
-        return GstRtspServer.RTSPMedia.do_handle_message(self, message)
+    EOS at the payloader makes the RTP session send BYE and clients hang up, so the event is
+    dropped before it gets there and a flushing seek (from the main loop: not allowed on the
+    streaming thread) restarts the clip.
+    """
+    pay = media.get_element().get_by_name("pay0")
+
+    def restart() -> bool:
+        pay.send_event(
+            Gst.Event.new_seek(
+                1.0, Gst.Format.TIME, Gst.SeekFlags.FLUSH, Gst.SeekType.SET, 0, Gst.SeekType.NONE, 0
+            )
+        )
+        return False
+
+    def on_event(pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        if info.get_event().type != Gst.EventType.EOS:
+            return Gst.PadProbeReturn.OK
+        GLib.idle_add(restart)
+        return Gst.PadProbeReturn.DROP
+
+    pay.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event)
 
 
 def main() -> None:
@@ -54,7 +69,7 @@ def main() -> None:
     factory.set_launch(LAUNCH.format(path=os.path.abspath(args.file)))
     factory.set_shared(True)
     if args.loop:
-        factory.set_media_gtype(LoopingMedia)
+        factory.connect("media-configure", loop_at_eos)
     server.get_mount_points().add_factory(args.mount, factory)
     if server.attach(None) == 0:
         raise SystemExit(f"rtsp_server: cannot listen on {args.host}:{args.port}")

@@ -22,5 +22,6 @@ def _remedy() -> str:
     from camcount.settings import user_database_url
 
     if user_database_url():
-        return "Check CAMCOUNT_DATABASE_URL (host, port, user, password, database), or unset it to use the embedded database"
+        return ("Check CAMCOUNT_DATABASE_URL (host, port, user, password, database), "
+                "or unset it to use the embedded database")
     return "Start the embedded database with `camcount db start`"

@@ -1,0 +1,27 @@
+"""Partitions shared by rollups, sensors, reports and jobs.
+
+Hourly partitions are UTC hours: raw data is stored in UTC and an hour is an hour everywhere.
+Daily, weekly and monthly partitions are *local* calendar dates: partition "2024-04-01" holds
+each site's own 1 April. A local day spans UTC hours from D-1 10:00 (UTC+14) to D+1 12:00
+(UTC-12), so a day depends on the UTC hours of D-1, D and D+1: a superset for any one site, but
+the only mapping that is right for every site at once, and it makes a day wait until the last
+timezone's day is over before it counts as complete.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+# Partitions cannot start before the earliest data that should be rolled up.
+START = os.environ.get("CAMCOUNT_PARTITIONS_START", "2024-01-01")
+
+# end_offset: the running hour (and local day, week, month) is a partition, so live data rolls up now.
+HOURLY = dg.HourlyPartitionsDefinition(start_date=f"{START}-00:00", end_offset=1)
+# Local dates run up to 14 h ahead of UTC (Pacific/Kiritimati): end_offset=2 keeps "today" everywhere.
+DAILY = dg.DailyPartitionsDefinition(start_date=START, end_offset=2)
+WEEKLY = dg.WeeklyPartitionsDefinition(start_date=START, day_offset=1, end_offset=2)  # ISO weeks
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date=START, end_offset=2)
+
+LOCAL_DAY_FROM_UTC_HOURS = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1)

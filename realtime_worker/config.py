@@ -1,0 +1,225 @@
+"""The worker's one config file: YAML -> typed, validated models.
+
+Every error names the file, the key path and the reason (`cameras[1].lines[0].points: ...`).
+Credentials never live in the file: `${VAR}` in any string is replaced from the environment,
+and a missing variable is an error that names both the key and the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from camcount.errors import ConfigError
+from realtime_worker.count.geometry import polygon_self_intersects, segment_length
+from realtime_worker.types import Anchor
+
+Point = tuple[float, float]
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(_Model):
+    id: str = Field(min_length=1)
+    name: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r} (e.g. Europe/London)") from None
+        return value
+
+
+class LineConfig(_Model):
+    """A counting line: a segment or polyline whose two sides have names."""
+
+    id: str = Field(min_length=1)
+    points: list[Point] = Field(min_length=2)
+    sides: dict[Literal["left", "right"], str] = {"left": "in", "right": "out"}
+    in_side: str = Field("in", alias="in")
+    anchor: Anchor = Anchor.BOTTOM_CENTER
+    hysteresis_px: float = Field(6.0, ge=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _valid_geometry(self) -> LineConfig:
+        for a, b in zip(self.points, self.points[1:], strict=False):
+            if segment_length(a, b) == 0:
+                raise ValueError(f"line has a zero-length segment at {list(a)}")
+        if set(self.sides) != {"left", "right"} or len(set(self.sides.values())) != 2:
+            raise ValueError("sides must name both sides differently, e.g. {left: north, right: south}")
+        if self.in_side not in self.sides.values():
+            raise ValueError(f"in: {self.in_side!r} is not one of the side names {sorted(self.sides.values())}")
+        return self
+
+
+class ZoneConfig(_Model):
+    id: str = Field(min_length=1)
+    polygon: list[Point] = Field(min_length=3)
+    anchor: Anchor = Anchor.BOTTOM_CENTER
+
+    @model_validator(mode="after")
+    def _simple_polygon(self) -> ZoneConfig:
+        if polygon_self_intersects(self.polygon):
+            raise ValueError("zone polygon intersects itself; list its corners in order around the edge")
+        return self
+
+
+class CameraConfig(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    site: str
+    name: str | None = None
+    source: str = Field(min_length=1, description="file path, rtsp://, http(s):// MJPEG, or webcam:N")
+    rtsp_transport: Literal["tcp", "udp"] = "tcp"
+    playback: Literal["fast", "native"] = "fast"
+    start_at: datetime | None = None  # files: capture time of frame 0 (default: when opened)
+    loop: bool = False  # files: start again at the end (a looping "live" camera)
+    lines: list[LineConfig] = []
+    zones: list[ZoneConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CameraConfig:
+        for kind, items in (("line", self.lines), ("zone", self.zones)):
+            ids = [item.id for item in items]
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"duplicate {kind} id in {ids}")
+        return self
+
+
+class DetectorConfig(_Model):
+    backend: Literal["ssdlite", "ultralytics", "motion"] = "ssdlite"
+    weights: str | None = None  # ultralytics: .pt/.onnx/.engine (default yolo11n.pt)
+    device: str = "auto"
+    classes: list[str] = ["person"]
+    class_aliases: dict[str, str] = {}  # model class name -> stored class name
+    confidence: float = Field(0.4, gt=0, lt=1)
+    imgsz: int = Field(640, ge=32)
+    max_batch: int = Field(16, ge=1)
+
+
+class TrackerConfig(_Model):
+    high_threshold: float = 0.5
+    low_threshold: float = 0.1
+    new_track_threshold: float = 0.6
+    match_iou: float = 0.2
+    lost_track_buffer: int = Field(30, ge=1)
+
+
+class SinkConfig(_Model):
+    flush_interval_s: float = Field(1.0, gt=0, le=1.0)
+    batch_rows: int = Field(5000, ge=1)
+    spool_dir: Path | None = None  # default $CAMCOUNT_HOME/spool
+    spool_quota_mb: float = Field(512, gt=0)
+    retry_interval_s: float = Field(2.0, gt=0)
+
+
+class HealthConfig(_Model):
+    interval_s: float = Field(10.0, gt=0)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(9464, ge=0, le=65535)  # None: no /metrics endpoint
+
+
+class SourceRetryConfig(_Model):
+    stall_timeout_s: float = Field(5.0, gt=0)
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    max_outage_s: float | None = Field(None, gt=0)  # None: retry forever (live cameras)
+    buffer_frames: int = Field(8, ge=1)
+
+
+class WorkerConfig(_Model):
+    sites: list[SiteConfig] = Field(min_length=1)
+    cameras: list[CameraConfig] = Field(min_length=1)
+    detector: DetectorConfig = DetectorConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    sink: SinkConfig = SinkConfig()
+    health: HealthConfig = HealthConfig()
+    sources: SourceRetryConfig = SourceRetryConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> WorkerConfig:
+        site_ids = {site.id for site in self.sites}
+        camera_ids = [camera.id for camera in self.cameras]
+        if len(camera_ids) != len(set(camera_ids)):
+            raise ValueError(f"duplicate camera id in {camera_ids}")
+        for camera in self.cameras:
+            if camera.site not in site_ids:
+                raise ValueError(f"camera {camera.id!r} names unknown site {camera.site!r} (sites: {sorted(site_ids)})")
+        return self
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        raise ConfigError(f"unknown camera id {camera_id!r}; the config has {[c.id for c in self.cameras]}")
+
+    def site_of(self, camera: CameraConfig) -> SiteConfig:
+        return next(site for site in self.sites if site.id == camera.site)
+
+
+
+
+def load_config(path: Path | str) -> WorkerConfig:
+    """Read, substitute `${ENV}` and validate; every problem becomes a `ConfigError`."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping with `sites` and `cameras` at the top level")
+    document = _substitute_env(document, path, ())
+    try:
+        return WorkerConfig.model_validate(document)
+    except ValidationError as exc:
+        problems = [f"{_key_path(error['loc']) or '(top level)'}: {_reason(error)}" for error in exc.errors()]
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from None
+
+
+def _substitute_env(node: Any, path: Path, key_path: tuple[str | int, ...]) -> Any:
+    if isinstance(node, dict):
+        return {key: _substitute_env(value, path, (*key_path, key)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute_env(value, path, (*key_path, i)) for i, value in enumerate(node)]
+    if isinstance(node, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{path}: {_key_path(key_path)}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def _key_path(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _reason(error: dict[str, Any]) -> str:
+    message = error["msg"]
+    return message.removeprefix("Value error, ")

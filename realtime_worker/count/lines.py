@@ -1,0 +1,137 @@
+"""Crossings of one counting line (a segment or a polyline of >= 2 points).
+
+What one `CrossingEvent` means:
+
+* Sides. Walking the line from its first point to its last, `left` and `right` are the sides a
+  viewer of the image sees on the left and on the right of the walking direction (a line drawn
+  left-to-right on screen has `left` above it). The config names them, e.g.
+  ``sides={"left": "north", "right": "south"}``, and declares one the ``in_side``: a track that
+  moves into the in-side crosses IN, one that moves out of it crosses OUT.
+* Position. A track is the `anchor` point of its box (default bottom-centre: the feet).
+* Side of a track, w.r.t. the whole polyline: the side of the nearest point of the polyline
+  (see `geometry.polyline_signed_distance`). One physical crossing near a vertex is therefore
+  one side change, never one per segment.
+* Extent. An anchor whose projection falls beyond either end of the polyline has no side: the
+  track's side becomes unknown. A crossing thus only counts within the line's extent, and
+  walking along the line's extension or around its end never counts.
+* Hysteresis. A side is only observed at least `hysteresis_px` from the line; closer than that
+  the track keeps the side it had. Jitter on the line never counts, and a track that steps
+  over and comes back within the band counts nothing.
+* Events. A crossing is a change from one observed side to the other, reported at the frame
+  that observes the new side. A track's first observed side is not a crossing. Each change
+  counts once: A->B->A->B is three events (e.g. IN, OUT, IN).
+* Memory. A track's side survives frames in which it is not seen (the tracker coasting through
+  an occlusion) and is forgotten `forget_after_s` after the track was last seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+
+import numpy as np
+
+from realtime_worker.count.geometry import (
+    Point,
+    as_points,
+    polyline_self_intersects,
+    polyline_signed_distance,
+    segment_length,
+)
+from realtime_worker.types import Anchor, CrossingEvent, Detections, Direction
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+@dataclass(slots=True)
+class _TrackSide:
+    side: Side | None  # None until observed outside the band, and after leaving the extent
+    last_seen: float
+
+
+class LineCounter:
+    """Counts tracks crossing one line, in both directions; state is per track id."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        line_id: str,
+        points: Sequence[Point] | np.ndarray,
+        *,
+        in_side: str,
+        sides: Mapping[str, str] | None = None,
+        anchor: Anchor = Anchor.BOTTOM_CENTER,
+        hysteresis_px: float = 6.0,
+        forget_after_s: float = 10.0,
+    ) -> None:
+        self.camera_id = camera_id
+        self.line_id = line_id
+        self.anchor = anchor
+        self.hysteresis_px = hysteresis_px
+        self.forget_after_s = forget_after_s
+        self.points = as_points(points)
+        _validate_line(line_id, self.points)
+        names = dict(sides or {"left": "left", "right": "right"})
+        if set(names) != {"left", "right"} or names["left"] == names["right"]:
+            raise ValueError(f"line {line_id!r}: sides must give 'left' and 'right' two different names")
+        side_by_name = {name: Side(key) for key, name in names.items()}
+        if in_side not in side_by_name:
+            raise ValueError(f"line {line_id!r}: in_side {in_side!r} is not one of {sorted(side_by_name)}")
+        self._in_side = side_by_name[in_side]
+        self._tracks: dict[int, _TrackSide] = {}
+
+    def update(self, tracks: Detections, at: float) -> list[CrossingEvent]:
+        """Feed one frame's tracks (captured at POSIX time `at`); returns the crossings it completes."""
+        if tracks.tracker_id is None:
+            raise ValueError("LineCounter counts tracks: pass the tracker's output, not raw detections")
+        distance, within = polyline_signed_distance(tracks.anchors(self.anchor), self.points)
+        events: list[CrossingEvent] = []
+        for i, track_id in enumerate(tracks.tracker_id.tolist()):
+            state = self._tracks.setdefault(track_id, _TrackSide(None, at))
+            state.last_seen = at
+            if not within[i]:
+                state.side = None  # beyond an end: forget the side, so going around the end never counts
+                continue
+            if abs(distance[i]) < self.hysteresis_px:
+                continue  # in the band: keep the side observed so far
+            side = Side.LEFT if distance[i] > 0 else Side.RIGHT
+            if state.side is not None and side is not state.side:
+                events.append(
+                    CrossingEvent(
+                        camera_id=self.camera_id,
+                        line_id=self.line_id,
+                        track_id=track_id,
+                        direction=Direction.IN if side is self._in_side else Direction.OUT,
+                        class_name=tracks.class_name(i),
+                        confidence=float(tracks.confidence[i]),
+                        at=at,
+                    )
+                )
+            state.side = side
+        self._tracks = {
+            track_id: state
+            for track_id, state in self._tracks.items()
+            if at - state.last_seen <= self.forget_after_s
+        }
+        return events
+
+    def reset(self) -> None:
+        """Forget every track: the next stream's tracker starts its ids again at 1."""
+        self._tracks.clear()
+
+
+def _validate_line(line_id: str, points: np.ndarray) -> None:
+    if len(points) < 2:
+        raise ValueError(f"line {line_id!r}: needs at least 2 points, got {len(points)}")
+    for i, (a, b) in enumerate(pairwise(points)):
+        if segment_length(a, b) == 0:
+            raise ValueError(
+                f"line {line_id!r}: segment {i} has zero length (point {a.tolist()} is repeated)"
+            )
+    if polyline_self_intersects(points):
+        raise ValueError(f"line {line_id!r}: the polyline crosses or touches itself; its sides are ambiguous")

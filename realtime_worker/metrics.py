@@ -1,0 +1,55 @@
+"""Prometheus `/metrics` on localhost: the same figures as `stream_health`, live.
+
+A private registry per worker, so several workers (or tests) in one process never collide.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from realtime_worker.health import HealthSample
+
+_HEALTH_GAUGES = (
+    "input_fps", "processed_fps", "decode_ms_p50", "decode_ms_p95", "inference_ms_p50",
+    "inference_ms_p95", "e2e_ms_p50", "e2e_ms_p95", "bitrate_kbps", "jitter_ms", "queue_depth", "quality",
+)
+
+
+class WorkerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._health = {
+            name: Gauge(f"camcount_{name}", f"Last stream_health {name} per camera", ["camera"], registry=self.registry)
+            for name in _HEALTH_GAUGES
+        }
+        self.dropped_frames = Counter("camcount_dropped_frames", "Frames dropped by full live buffers",
+                                      ["camera"], registry=self.registry)
+        self.reconnects = Counter("camcount_reconnects", "Source reconnections", ["camera"], registry=self.registry)
+        self.crossings = Counter("camcount_crossings", "Line crossings counted",
+                                 ["camera", "line", "direction", "class_name"], registry=self.registry)
+        self.spool_segments = Gauge("camcount_spool_segments", "Batches waiting in the local spool",
+                                    registry=self.registry)
+        self.spool_dropped_rows = Gauge("camcount_spool_dropped_rows", "Rows lost because the spool was full",
+                                        registry=self.registry)
+        self.database_up = Gauge("camcount_database_up", "1 when the last write reached the database",
+                                 registry=self.registry)
+        self._server = None
+
+    def serve(self, host: str, port: int) -> int:
+        """Start the HTTP endpoint; returns the bound port (0 picks a free one)."""
+        self._server, _ = start_http_server(port, addr=host, registry=self.registry)
+        return self._server.server_port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def record_health(self, sample: HealthSample) -> None:
+        for name, gauge in self._health.items():
+            value = getattr(sample, name)
+            if value is not None:
+                gauge.labels(sample.camera_id).set(value)
+        self.dropped_frames.labels(sample.camera_id).inc(sample.dropped_frames)
+        self.reconnects.labels(sample.camera_id).inc(sample.reconnects)

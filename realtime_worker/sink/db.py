@@ -1,0 +1,85 @@
+"""Write a batch of rows into the raw hypertables in one transaction, exactly once.
+
+COPY into a per-connection temporary staging table (fast), then `INSERT ... SELECT ... ON
+CONFLICT DO NOTHING` into the hypertable: the deterministic keys make replays insert nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
+
+from realtime_worker.sink.rows import COLUMNS, TableRow
+
+
+class BatchWriter:
+    """Owns one connection; reconnects lazily after a failure."""
+
+    def __init__(self, url: str, connect_timeout_s: int = 3) -> None:
+        self.url = url
+        self.connect_timeout_s = connect_timeout_s
+        self._conn: psycopg.Connection | None = None
+
+    def write(self, batch: list[TableRow]) -> dict[str, int]:
+        """Insert the batch atomically; returns rows actually inserted per table.
+
+        Raises psycopg.Error when the database cannot take it (the caller spools the batch).
+        """
+        conn = self._connection()
+        by_table: dict[str, list[tuple]] = defaultdict(list)
+        for row in batch:
+            by_table[row.table].append(row.values)
+        inserted: dict[str, int] = {}
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                for table, rows in by_table.items():
+                    inserted[table] = _copy_and_merge(cur, table, rows)
+        except psycopg.Error:
+            self.close()
+            raise
+        return inserted
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self.url, connect_timeout=self.connect_timeout_s,
+                options="-c statement_timeout=15000", keepalives=1, keepalives_idle=5,
+                keepalives_interval=2, keepalives_count=2,
+            )
+            for table, columns in COLUMNS.items():
+                self._conn.execute(sql.SQL(
+                    "CREATE TEMP TABLE {stage} ON COMMIT DELETE ROWS AS SELECT {cols} FROM raw.{table} WITH NO DATA"
+                ).format(stage=sql.Identifier(f"stage_{table}"), table=sql.Identifier(table),
+                         cols=sql.SQL(", ").join(map(sql.Identifier, columns))))
+            self._conn.commit()
+        return self._conn
+
+
+def _copy_and_merge(cur: psycopg.Cursor, table: str, rows: list[tuple]) -> int:
+    columns = COLUMNS[table]
+    stage = sql.Identifier(f"stage_{table}")
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, column_list)) as copy:
+        for values in rows:
+            copy.write_row(_to_db(table, values))
+    cur.execute(sql.SQL("INSERT INTO raw.{} ({cols}) SELECT {cols} FROM {} ON CONFLICT DO NOTHING").format(
+        sql.Identifier(table), stage, cols=column_list))
+    return cur.rowcount
+
+
+def _to_db(table: str, values: tuple) -> tuple:
+    """Spool-friendly values -> database values (POSIX seconds -> timestamptz, dict -> json)."""
+    converted = list(values)
+    converted[0] = datetime.fromtimestamp(values[0], UTC)
+    if table == "platform_events":
+        converted[-1] = json.dumps(values[-1])
+    return tuple(converted)

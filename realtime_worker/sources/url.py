@@ -1,0 +1,94 @@
+"""What a camera URL means: which kind of source, and how to print it without its secrets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import unquote, urlsplit
+
+from camcount.errors import ConfigError
+
+
+class SourceKind(StrEnum):
+    FILE = "file"
+    RTSP = "rtsp"
+    HTTP = "http"  # MJPEG (multipart/x-mixed-replace) or anything else FFmpeg reads over HTTP
+    WEBCAM = "webcam"
+
+
+TRANSPORTS = ("tcp", "udp")
+
+# user:password@ in the authority; greedy up to the last '@' so unencoded '@' in passwords is covered.
+_USERINFO = re.compile(r"(://[^:/?#@]*):[^/?#]*@")
+# Credentials some cameras (Dahua, Axis VAPIX, tokens) take as query parameters.
+_SECRET_PARAM = re.compile(
+    r"([?&;](?:password|passwd|pass|pwd|token|access_token|auth|key|api_key|secret|signature)=)[^&#;]*",
+    re.IGNORECASE,
+)
+
+
+def mask_url(url: str | int) -> str:
+    """`url` with its password (and secret query parameters) replaced by '***', fit for logs and events.
+
+    Works on text that is not a valid URL too, because a malformed URL is exactly what ends up
+    in an error message.
+    """
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1:***@", str(url)))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A parsed camera URL: what `open_capture` opens."""
+
+    kind: SourceKind
+    target: str | int  # file path, full URL (credentials included) or webcam index
+    transport: str | None = None  # RTSP only: "tcp" or "udp"
+
+    @property
+    def live(self) -> bool:
+        """Live sources drop old frames, timestamp by wall clock and reconnect; files do none of that."""
+        return self.kind is not SourceKind.FILE
+
+    @property
+    def masked(self) -> str:
+        return mask_url(self.target)
+
+
+def parse_source(url: str | int, transport: str | None = None) -> Source:
+    """Classify a camera URL: a path or file:// URL, rtsp(s)://, http(s)://, or a webcam index / `webcam:N`.
+
+    `transport` (tcp|udp) applies to RTSP only; TCP is the default because it survives NAT,
+    firewalls and packet loss, which UDP turns into smeared frames.
+    """
+    if transport is not None and transport not in TRANSPORTS:
+        raise ConfigError(f"source {mask_url(url)}: transport must be one of {TRANSPORTS}, not {transport!r}")
+    if isinstance(url, int):
+        return _checked(Source(SourceKind.WEBCAM, url), transport)
+    text = url.strip()
+    if text.isdigit():
+        return _checked(Source(SourceKind.WEBCAM, int(text)), transport)
+    if text.lower().startswith("webcam:"):
+        index = text.split(":", 1)[1]
+        if not index.isdigit():
+            raise ConfigError(f"source {text!r}: expected webcam:<device index>, e.g. webcam:0")
+        return _checked(Source(SourceKind.WEBCAM, int(index)), transport)
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in ("rtsp", "rtsps"):
+        return Source(SourceKind.RTSP, text, transport or "tcp")
+    if scheme in ("http", "https"):
+        return _checked(Source(SourceKind.HTTP, text), transport)
+    if scheme == "file":
+        return _checked(Source(SourceKind.FILE, unquote(urlsplit(text).path)), transport)
+    if scheme:
+        raise ConfigError(
+            f"source {mask_url(text)}: unsupported scheme {scheme}://"
+            " (use a file path, file://, rtsp://, http(s):// or webcam:N)"
+        )
+    return _checked(Source(SourceKind.FILE, text), transport)
+
+
+def _checked(source: Source, transport: str | None) -> Source:
+    if transport is not None:
+        raise ConfigError(f"source {source.masked}: transport applies to rtsp:// sources only")
+    return source
