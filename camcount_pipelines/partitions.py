@@ -24,4 +24,7 @@ DAILY = dg.DailyPartitionsDefinition(start_date=START, end_offset=2)
 WEEKLY = dg.WeeklyPartitionsDefinition(start_date=START, day_offset=1, end_offset=2)  # ISO weeks
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date=START, end_offset=2)
 
-LOCAL_DAY_FROM_UTC_HOURS = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1)
+# Hours after the newest hourly partition do not exist yet: the running day depends on fewer.
+LOCAL_DAY_FROM_UTC_HOURS = dg.TimeWindowPartitionMapping(
+    start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
+)

@@ -9,6 +9,8 @@ database and never start the embedded cluster; tests isolate themselves by using
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,3 +60,26 @@ def camera_id() -> str:
 def sample_video() -> Path:
     assert SAMPLE_VIDEO.exists(), "run `make setup` to extract data/vtest.avi"
     return SAMPLE_VIDEO
+
+
+@pytest.fixture(scope="session")
+def scratch_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A second, private TimescaleDB cluster that tests may stop, restart and reconfigure."""
+    cluster = Cluster(root=tmp_path_factory.mktemp("scratch") / "db", port=free_port())
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_camcount(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real `camcount` console script, as a user would."""
+    return subprocess.run(
+        [str(REPO / ".venv" / "bin" / "camcount"), *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, cwd=REPO,
+    )

@@ -37,9 +37,7 @@ def loop_at_eos(factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RT
 
     def restart() -> bool:
         pay.send_event(
-            Gst.Event.new_seek(
-                1.0, Gst.Format.TIME, Gst.SeekFlags.FLUSH, Gst.SeekType.SET, 0, Gst.SeekType.NONE, 0
-            )
+            Gst.Event.new_seek(1.0, Gst.Format.TIME, Gst.SeekFlags.FLUSH, Gst.SeekType.SET, 0, Gst.SeekType.NONE, 0)
         )
         return False
 

@@ -8,9 +8,10 @@ from camcount.db.dsn import DATA_DB, database_url, mask_password
 from camcount.errors import DatabaseError
 
 
-def connect(database: str = DATA_DB, *, autocommit: bool = False, timeout_s: int = 10) -> psycopg.Connection:
-    """Open a connection, turning failures into one line that names the server and the remedy."""
-    url = database_url(database)
+def connect(url: str | None = None, *, autocommit: bool = False, timeout_s: int = 10) -> psycopg.Connection:
+    """Open a connection (default: camcount's data database), failing with one line that names
+    the server and the remedy."""
+    url = url or database_url(DATA_DB)
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=timeout_s)
     except psycopg.OperationalError as exc:

@@ -96,6 +96,7 @@ class Cluster:
 
     def _check_port_free(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as postgres does: TIME_WAIT is no conflict
             try:
                 probe.bind(("127.0.0.1", self.port))
             except OSError:
@@ -109,9 +110,9 @@ class Cluster:
         try:
             for directory in (self.root, self.data_dir, self.socket_dir):
                 directory.mkdir(parents=True, exist_ok=True)
-        except PermissionError as exc:
+        except OSError as exc:
             raise DatabaseError(
-                f"cannot create {exc.filename}: permission denied; "
+                f"cannot create {exc.filename or self.root}: {exc.strerror}; "
                 "set CAMCOUNT_HOME to a directory you can write"
             ) from None
         if os.geteuid() == 0:

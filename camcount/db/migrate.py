@@ -18,9 +18,9 @@ from camcount.errors import DatabaseError
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def check_timescaledb() -> None:
+def check_timescaledb(url: str | None = None) -> None:
     """Fail with the remedy when the server cannot run TimescaleDB (before touching anything)."""
-    with connect(autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn:
         available = conn.execute(
             "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
         ).fetchone()
@@ -37,16 +37,16 @@ def check_timescaledb() -> None:
         )
 
 
-def pending_migrations() -> list[str]:
-    backend = _backend()
+def pending_migrations(url: str | None = None) -> list[str]:
+    backend = _backend(url)
     with backend.lock():
         return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
 
 
-def migrate() -> list[str]:
+def migrate(url: str | None = None) -> list[str]:
     """Apply every pending migration in order; returns the ids applied (empty: up to date)."""
-    check_timescaledb()
-    backend = _backend()
+    check_timescaledb(url)
+    backend = _backend(url)
     with backend.lock():
         pending = backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))
         with contextlib.redirect_stdout(io.StringIO()):  # yoyo prints every SELECT's result
@@ -54,7 +54,7 @@ def migrate() -> list[str]:
     return [m.id for m in pending]
 
 
-def _backend():
-    url = database_url()
-    connect(autocommit=True).close()  # a clear error if unreachable, before yoyo's own
+def _backend(url: str | None):
+    url = url or database_url()
+    connect(url, autocommit=True).close()  # a clear error if unreachable, before yoyo's own
     return get_backend("postgresql+psycopg://" + url.split("://", 1)[1])

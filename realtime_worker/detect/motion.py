@@ -25,8 +25,6 @@ _FOREGROUND = 255  # MOG2 marks shadows 127: a shadow is not a person
 class MotionDetector:
     """OpenCV MOG2 background subtraction -> morphology -> connected components -> boxes."""
 
-    class_names = {0: "person"}
-
     def __init__(
         self,
         min_area: int = 400,
@@ -37,6 +35,7 @@ class MotionDetector:
         """`min_area`: smallest blob (px) that is a person; `history`: frames the background
         model remembers; `var_threshold`: squared Mahalanobis distance of a foreground pixel;
         `close_px`: gaps this small inside one person's mask are filled (bigger gaps split)."""
+        self.class_names = {0: "person"}
         self.min_area = min_area
         self._subtractor = cv2.createBackgroundSubtractorMOG2(
             history=history, varThreshold=var_threshold, detectShadows=True

@@ -1,0 +1,31 @@
+"""The sources stage: camera URLs in, timestamped `Frame`s out, one capture thread per camera.
+
+    cam = CaptureThread("cam1", "rtsp://user:pw@10.0.0.7/stream1", on_event=record).start()
+    while not cam.finished:
+        frame = cam.get(timeout=1.0)   # None on timeout
+        ...
+    if cam.error:
+        raise cam.error
+
+See `capture.py` for the buffering and recovery rules and `open.py` for the OpenCV quirks.
+"""
+
+from realtime_worker.sources.capture import DEFAULT_RETRY, CaptureThread, EventCallback, SourceEvent
+from realtime_worker.sources.open import open_capture
+from realtime_worker.sources.retry import RetryPolicy
+from realtime_worker.sources.stats import SourceStats
+from realtime_worker.sources.url import Source, SourceKind, mask_url, parse_source
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "CaptureThread",
+    "EventCallback",
+    "RetryPolicy",
+    "Source",
+    "SourceEvent",
+    "SourceKind",
+    "SourceStats",
+    "mask_url",
+    "open_capture",
+    "parse_source",
+]

@@ -62,9 +62,7 @@ class _OptionsGate:
         ticket = object()
         with self._cond:
             self._queue.append(ticket)
-            self._cond.wait_for(
-                lambda: self._queue[0] is ticket and (self._holders == 0 or self._value == value)
-            )
+            self._cond.wait_for(lambda: self._queue[0] is ticket and (self._holders == 0 or self._value == value))
             self._queue.popleft()
             self._value = value
             self._holders += 1
@@ -90,27 +88,25 @@ def _restore_operator_options() -> None:
 _gate = _OptionsGate()
 
 
-def open_capture(
-    camera_id: str, source: Source, open_timeout_s: float, read_timeout_s: float
-) -> cv2.VideoCapture:
-    """An opened capture, or SourceError with a one-line reason naming the camera and masked URL.
+def open_capture(source: Source, open_timeout_s: float, read_timeout_s: float) -> cv2.VideoCapture:
+    """An opened capture, or SourceError with a one-line reason that names the (masked) source.
 
     The timeouts bound network sources only: OpenCV aborts a connect after `open_timeout_s` and
     a read that gets no data for `read_timeout_s`. Files and webcams ignore them.
     """
-    where = f"camera {camera_id}: {source.kind} source {source.masked}"
     if source.kind is SourceKind.FILE and not os.path.isfile(str(source.target)):
-        raise SourceError(f"{where}: no such file")
+        raise SourceError(f"cannot open {source.label}: no such file")
     if source.kind is SourceKind.WEBCAM:
         cap = cv2.VideoCapture(int(source.target))
     elif source.kind is SourceKind.FILE:
         cap = cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
     else:
-        params = [
-            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, round(open_timeout_s * 1000),
-            cv2.CAP_PROP_READ_TIMEOUT_MSEC, round(read_timeout_s * 1000),
-            cv2.CAP_PROP_N_THREADS, LIVE_DECODE_THREADS,
-        ]
+        settings = {
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: round(open_timeout_s * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC: round(read_timeout_s * 1000),
+            cv2.CAP_PROP_N_THREADS: LIVE_DECODE_THREADS,
+        }
+        params = [number for pair in settings.items() for number in pair]  # OpenCV's flat key, value list
         if source.kind is SourceKind.RTSP:
             with _gate.holding(rtsp_options(str(source.transport))):
                 cap = cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG, params)
@@ -118,7 +114,7 @@ def open_capture(
             cap = cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG, params)
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{where}: cannot open ({_open_failure_hint(source)})")
+        raise SourceError(f"cannot open {source.label}: {_open_failure_hint(source)}")
     return cap
 
 

@@ -75,8 +75,8 @@ class StatsRecorder:
             self.frames_corrupt += corrupt
             self.reconnects += reconnects
 
-    def down(self, since: float | None) -> None:
-        """Mark an outage that started at `since` (None: over), and forget the last arrival.
+    def down(self, since: float) -> None:
+        """Mark an outage that started at POSIX time `since`, and forget the last arrival.
 
         The outage's gap must not count as an interval. The burst of frames FFmpeg buffered while
         reconnecting still shows as a brief jitter spike: those frames really did arrive together.

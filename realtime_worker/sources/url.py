@@ -54,6 +54,11 @@ class Source:
     def masked(self) -> str:
         return mask_url(self.target)
 
+    @property
+    def label(self) -> str:
+        """How messages name this source, e.g. `rtsp source rtsp://admin:***@10.0.0.7/stream1`."""
+        return f"{self.kind} source {self.masked}"
+
 
 def parse_source(url: str | int, transport: str | None = None) -> Source:
     """Classify a camera URL: a path or file:// URL, rtsp(s)://, http(s)://, or a webcam index / `webcam:N`.

@@ -11,6 +11,7 @@
 --   previous_day            the value the day before
 --   same_weekday_last_week  the value 7 days before
 --   previous_week           the mean daily value of the 7 days ending this day versus the 7 before
+--                           (only when both weeks have a row for every day)
 -- A change of a day moves the trends of the 13 days after it, so those are rebuilt too.
 with rebuild_from as (
     -- Per site, the first day whose KPIs are in the incremental window
@@ -43,7 +44,8 @@ long as (
 ),
 
 baselines as (
-    -- Baselines by calendar offset (a missing day is a missing baseline, not the row before it)
+    -- Baselines by calendar offset: a missing day is a missing baseline (not the row before it),
+    -- and a weekly mean needs all 7 days
     select
         site_id,
         local_date,
@@ -53,8 +55,8 @@ baselines as (
         value,
         sum(value) over day_before as previous_day_value,
         sum(value) over week_before as same_weekday_last_week_value,
-        avg(value) over this_week as this_week_mean,
-        avg(value) over previous_week as previous_week_mean
+        case when count(*) over this_week = 7 then avg(value) over this_week end as this_week_mean,
+        case when count(*) over previous_week = 7 then avg(value) over previous_week end as previous_week_mean
     from long
     window
         day_before as (partition by site_id, name order by local_date

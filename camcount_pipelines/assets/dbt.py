@@ -1,0 +1,149 @@
+"""The dbt project as Dagster assets: marts downstream of the rollups, dbt tests as asset checks.
+
+Loading reads `dbt_project/target/manifest.json`, which `scripts/build_dbt_manifest.sh` builds
+once at set-up: parsing at import would cost every Dagster process seconds (FACTS.md). Each run
+builds in a throwaway target directory (seeded with the set-up parse for partial parsing), so
+`target/` does not grow by a megabyte per run.
+"""
+
+import getpass
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dbt.version
+from dagster import AssetExecutionContext, AssetKey, AutomationCondition
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from packaging.version import Version
+
+from camcount.db.dsn import database_url
+from camcount.errors import ConfigError
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
+DBT_DOCS_INDEX = DBT_PROJECT_DIR / "target" / "index.html"
+
+
+def dbt_env() -> dict[str, str]:
+    """What `dbt_project/profiles.yml` reads: the camcount database URL split into its parts,
+    since a dbt profile cannot take a URL; plus the profile location and telemetry off."""
+    url = urlsplit(database_url())
+    query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+    user = unquote(url.username) if url.username else query.get("user", getpass.getuser())
+    env = {
+        "CAMCOUNT_DB_HOST": url.hostname or query.get("host", "127.0.0.1"),
+        "CAMCOUNT_DB_PORT": str(url.port or query.get("port", 5432)),
+        "CAMCOUNT_DB_USER": user,
+        "CAMCOUNT_DB_PASSWORD": unquote(url.password) if url.password else query.get("password", ""),
+        "CAMCOUNT_DB_NAME": unquote(url.path.lstrip("/")) or query.get("dbname", user),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if "sslmode" in query:
+        env["CAMCOUNT_DB_SSLMODE"] = query["sslmode"]
+    return env
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration: DbtCliResource hands dbt a copy of os.environ."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def scratch_target() -> Iterator[Path]:
+    """A temporary dbt target directory, removed afterwards, holding the set-up parse's
+    partial_parse.msgpack so dbt re-parses only what changed (seconds saved per invocation)."""
+    with tempfile.TemporaryDirectory(prefix="camcount-dbt-") as directory:
+        target = Path(directory)
+        partial_parse = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
+        if partial_parse.exists():
+            shutil.copy2(partial_parse, target / partial_parse.name)
+        yield target
+
+
+class CamcountDbtCliResource(DbtCliResource):
+    """DbtCliResource on the camcount database, without the `dbt --version` call.
+
+    dagster-dbt runs `dbt --version` once per resource and process to learn the dbt version;
+    that command also queries PyPI, which costs ~20 s where DNS drops queries (FACTS.md). dbt-core
+    is installed in this interpreter, so its version is known without a subprocess.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(dbt.version.__version__)
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        with _environment(dbt_env()):
+            return super().cli(args, **kwargs)
+
+
+def dbt_resource() -> CamcountDbtCliResource:
+    """The `dbt` resource for camcount's Definitions (and for tests and scripts)."""
+    return CamcountDbtCliResource(
+        project_dir=DBT_PROJECT,
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        global_config_flags=["--no-use-colors"],
+    )
+
+
+# Materialize once any upstream (rollup partition, model, seed) updated, and nothing of it is
+# running. Unlike eager(), missing upstream partitions do not block: rollups backfill old days.
+MART_AUTOMATION = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+
+
+class CamcountDbtTranslator(DagsterDbtTranslator):
+    """Asset keys are [schema, table], so dbt sources land on the Dagster rollup and raw assets
+    (["rollup", "crossings_hourly"], ...) and lineage runs rollups -> staging -> ["marts", model]."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return "marts"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition:
+        return MART_AUTOMATION
+
+
+def _manifest_path() -> Path:
+    if not DBT_PROJECT.manifest_path.exists():
+        raise ConfigError(
+            f"{DBT_PROJECT.manifest_path} is missing; build it with scripts/build_dbt_manifest.sh (run by `make setup`)"
+        )
+    return DBT_PROJECT.manifest_path
+
+
+@dbt_assets(
+    manifest=_manifest_path(),
+    project=DBT_PROJECT,
+    dagster_dbt_translator=CamcountDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+)
+def camcount_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """`dbt build` of the selected models and seeds with their tests, which report as asset checks."""
+    with scratch_target() as target:
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()

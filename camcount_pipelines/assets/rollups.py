@@ -1,0 +1,88 @@
+"""Rollup assets: hourly from raw (UTC hours), daily from hourly (each site's local day), weekly
+and monthly from daily. The SQL lives in camcount_pipelines.rollups."""
+
+
+from datetime import date
+
+import dagster as dg
+
+from camcount_pipelines import rollups
+from camcount_pipelines.assets.raw import raw_key
+from camcount_pipelines.partitions import DAILY, HOURLY, LOCAL_DAY_FROM_UTC_HOURS, MONTHLY, WEEKLY
+from camcount_pipelines.resources import TimescaleResource
+
+
+def rollup_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["rollup", table])
+
+
+def _hourly_asset(table: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=rollup_key(table),
+        deps=[raw_key(rollups.HOURLY_SOURCES[table])],
+        partitions_def=HOURLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="rollups",
+        kinds={"timescaledb"},
+        description=f"rollup.{table}: raw.{rollups.HOURLY_SOURCES[table]} per UTC hour.",
+    )
+    def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        with timescale.connection() as conn:
+            result = rollups.rollup_hours(conn, table, window.start, window.end)
+        return dg.MaterializeResult(metadata={"rows": result.rows, "ingest_seq": result.ingest_seq})
+
+    return _asset
+
+
+def _daily_asset(table: str) -> dg.AssetsDefinition:
+    source = rollups.DAILY_SOURCES[table]
+
+    @dg.asset(
+        key=rollup_key(table),
+        deps=[dg.AssetDep(rollup_key(source), partition_mapping=LOCAL_DAY_FROM_UTC_HOURS)],
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="rollups",
+        kinds={"timescaledb"},
+        description=f"rollup.{table}: rollup.{source} summed over each site's local day.",
+    )
+    def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
+        first, last = _dates(context)
+        with timescale.connection() as conn:
+            result = rollups.rollup_days(conn, table, first, last)
+        return dg.MaterializeResult(metadata={"rows": result.rows})
+
+    return _asset
+
+
+def _calendar_asset(table: str) -> dg.AssetsDefinition:
+    unit = rollups.CALENDAR_UNITS[table]
+
+    @dg.asset(
+        key=rollup_key(table),
+        deps=[rollup_key("crossings_daily")],
+        partitions_def=WEEKLY if unit == "week" else MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="rollups",
+        kinds={"timescaledb"},
+        description=f"rollup.{table}: local days summed per {unit} (weeks start on Monday).",
+    )
+    def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
+        first, last = _dates(context)
+        with timescale.connection() as conn:
+            result = rollups.rollup_calendar(conn, table, first, last)
+        return dg.MaterializeResult(metadata={"rows": result.rows})
+
+    return _asset
+
+
+def _dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """The partition window as local calendar dates: partition keys are dates, not instants."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
+hourly_rollups = [_hourly_asset(table) for table in rollups.HOURLY_SOURCES]
+daily_rollups = [_daily_asset(table) for table in rollups.DAILY_SOURCES]
+calendar_rollups = [_calendar_asset(table) for table in rollups.CALENDAR_UNITS]

@@ -1,0 +1,356 @@
+"""One capture thread per camera: decode into a small buffer, ride out outages, report them.
+
+OpenCV's blocking calls release the GIL, so one thread per camera costs little while waiting
+and keeps a slow or dead camera from delaying the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from camcount.errors import SourceError
+from realtime_worker.sources.open import open_capture
+from realtime_worker.sources.retry import RetryPolicy
+from realtime_worker.sources.stats import SourceStats, StatsRecorder
+from realtime_worker.sources.url import parse_source
+from realtime_worker.types import Frame
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[str, str, str, dict[str, Any]], None]
+"""on_event(kind, camera_id, message, details): called from the capture thread, so keep it quick."""
+
+# One corrupt-frame event per camera per minute at most (later ones are summed into the next):
+# a damaged stream must not flood platform_events for months.
+_CORRUPT_REPORT_INTERVAL_S = 60.0
+# Used when a file declares no frame rate, which FFmpeg itself assumes for raw streams.
+_FALLBACK_FILE_FPS = 25.0
+DEFAULT_RETRY = RetryPolicy()
+
+
+class SourceEvent(StrEnum):
+    DOWN = "source_down"
+    RECOVERED = "source_recovered"
+    FAILED = "source_failed"  # the retry budget is spent, or a file cannot be read at all
+    FRAME_CORRUPT = "frame_corrupt"
+
+
+class CaptureThread:
+    """Reads one camera on a daemon thread into a bounded buffer of `Frame`s.
+
+    Live sources (RTSP, HTTP, webcams) keep the newest `queue_size` frames, dropping the oldest
+    when the consumer falls behind, are timestamped by the wall clock, and reconnect per `retry`
+    after a failure or after `stall_timeout_s` without a frame. Their `Frame.index` keeps
+    counting across reconnects, so it never repeats.
+
+    Files lose nothing (the thread waits for room), play as fast as decoding allows or, with
+    `native_rate`, at their own frame rate, and are timestamped `start_at + index / fps` where
+    `index` is the frame's position in the file (gaps in a damaged file are kept, and reported).
+
+    The thread ends when a file is done, when `stop()` is called, or with `error` set when the
+    source cannot be read; `finished` turns True once the buffer is also drained.
+    """
+
+    def __init__(
+        self,
+        camera_id: str,
+        url: str | int,
+        *,
+        transport: str | None = None,
+        queue_size: int = 4,
+        native_rate: bool = False,
+        start_at: float | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        open_timeout_s: float = 10.0,
+        stall_timeout_s: float = 10.0,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.camera_id = camera_id
+        self.source = parse_source(url, transport)
+        self._queue_size = queue_size
+        self._native_rate = native_rate
+        self._start_at = start_at
+        self._retry = retry
+        self._open_timeout_s = open_timeout_s
+        self._stall_timeout_s = stall_timeout_s
+        self._on_event = on_event
+
+        self._buffer: deque[Frame] = deque()
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._ended = False
+        self._error: Exception | None = None
+        self._stats = StatsRecorder(camera_id)
+        self._next_index = 0  # live sources only
+        self._down_at: float | None = None  # monotonic start of the current outage
+        self._attempts = 0  # failed connects in the current outage
+        self._corrupt_pending = 0
+        self._corrupt_reason = ""
+        self._corrupt_reported_at = float("-inf")
+        self._thread = threading.Thread(target=self._run, name=f"capture-{camera_id}", daemon=True)
+
+    # -- consumer side -----------------------------------------------------------------------
+
+    def start(self) -> CaptureThread:
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> CaptureThread:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        """The oldest buffered frame; None after `timeout` seconds, or once `finished`."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._buffer or self._ended, timeout)
+            if not self._buffer:
+                return None
+            frame = self._buffer.popleft()
+            self._cond.notify_all()  # a file's reader may be waiting for room
+            return frame
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Every frame until the thread ends; check `error` afterwards."""
+        while (frame := self.get()) is not None:
+            yield frame
+
+    @property
+    def finished(self) -> bool:
+        """The thread has ended and every frame it captured has been taken."""
+        with self._cond:
+            return self._ended and not self._buffer
+
+    @property
+    def error(self) -> Exception | None:
+        """Why the thread ended early: a SourceError for the user, anything else is a bug."""
+        return self._error
+
+    def stats(self) -> SourceStats:
+        with self._cond:
+            depth = len(self._buffer)
+        return self._stats.snapshot(depth)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """End the thread and wait for it; True if it ended within `timeout`.
+
+        OpenCV calls cannot be interrupted, so the thread may first finish a connect or a read:
+        the default timeout covers the longest of those.
+        """
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread.ident is None:
+            return True
+        self._thread.join(max(self._open_timeout_s, self._stall_timeout_s) + 2 if timeout is None else timeout)
+        return not self._thread.is_alive()
+
+    # -- capture thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            if self.source.live:
+                self._run_live()
+            else:
+                self._run_file()
+        except SourceError as exc:
+            self._error = exc
+            self._emit(SourceEvent.FAILED, str(exc))
+        except Exception as exc:  # a bug: hand it to the runner instead of dying unnoticed
+            log.exception("camera %s: capture thread crashed", self.camera_id)
+            self._error = exc
+        finally:
+            self._report_corrupt()
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _run_file(self) -> None:
+        try:
+            cap = open_capture(self.source, self._open_timeout_s, self._stall_timeout_s)
+        except SourceError as exc:
+            raise SourceError(f"camera {self.camera_id}: {exc}") from None
+        try:
+            self._read_file(cap)
+        finally:
+            cap.release()
+
+    def _read_file(self, cap: cv2.VideoCapture) -> None:
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if not 0 < fps < 1000:
+            log.warning(
+                "camera %s: %s declares no frame rate, assuming %g fps",
+                self.camera_id,
+                self.source.label,
+                _FALLBACK_FILE_FPS,
+            )
+            fps = _FALLBACK_FILE_FPS
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        bitrate = cap.get(cv2.CAP_PROP_BITRATE)
+        self._stats.bitrate_kbps = bitrate if bitrate > 0 else None
+        start_at = time.time() if self._start_at is None else self._start_at
+        paced_from = time.monotonic()
+        last = -1
+        while not self._stopping.is_set():
+            began = time.perf_counter()
+            if not cap.grab():
+                break
+            image = _retrieve(cap)
+            decode_s = time.perf_counter() - began
+            # The position comes from the frame's timestamp, so frames lost inside a damaged file
+            # leave a gap instead of shifting every later frame earlier in time.
+            index = max(last + 1, round(cap.get(cv2.CAP_PROP_POS_MSEC) * fps / 1000))
+            if index > last + 1:
+                self._corrupt(index - last - 1, "gap in the file's timestamps")
+            last = index
+            if image is None:
+                self._corrupt(1, "undecodable frame")
+                continue
+            if self._native_rate:
+                self._stopping.wait(paced_from + index / fps - time.monotonic())
+            self._stats.frame(time.monotonic(), time.time(), decode_s)
+            self._put(Frame(self.camera_id, index, start_at + index / fps, image))
+        if self._stopping.is_set():
+            return
+        if last < 0:
+            raise SourceError(f"camera {self.camera_id}: {self.source.label} has no decodable video frame")
+        if declared > last + 1:
+            self._corrupt(
+                declared - last - 1,
+                f"file ends after {last + 1} of the {declared} frames its header declares (truncated?)",
+            )
+
+    def _run_live(self) -> None:
+        while not self._stopping.is_set():
+            reason, streamed = self._connect_and_read()
+            if self._stopping.is_set():
+                return
+            if self._down_at is None:
+                self._down_at = time.monotonic()
+                self._attempts = 0
+                self._stats.down(time.time())
+                self._emit(SourceEvent.DOWN, f"camera {self.camera_id}: {reason}", reason=reason)
+            if not streamed:
+                self._attempts += 1
+            outage_s = time.monotonic() - self._down_at
+            if self._retry.exhausted(self._attempts, outage_s):
+                raise SourceError(
+                    f"camera {self.camera_id}: {self.source.label} still down after {self._attempts}"
+                    f" attempt(s) over {outage_s:.0f} s, giving up (last error: {reason})"
+                )
+            self._stopping.wait(self._retry.delay(self._attempts + 1))
+
+    def _connect_and_read(self) -> tuple[str, bool]:
+        """Connect and read until the stream fails: (why it failed, whether any frame came)."""
+        try:
+            cap = open_capture(self.source, self._open_timeout_s, self._stall_timeout_s)
+        except SourceError as exc:
+            return str(exc), False
+        try:
+            return self._read_live(cap)
+        finally:
+            cap.release()
+
+    def _read_live(self, cap: cv2.VideoCapture) -> tuple[str, bool]:
+        streamed = False
+        last_frame = time.monotonic()
+        while not self._stopping.is_set():
+            cpu = time.thread_time()
+            grabbed = cap.grab()
+            arrival, wall = time.monotonic(), time.time()
+            # OpenCV's read timeout can take several multiples of itself to fire, and frames
+            # drained from the decoder after it fired are stale: the gap is what counts.
+            if arrival - last_frame > self._stall_timeout_s:
+                return f"{self.source.label} stalled: no frame for {arrival - last_frame:.1f} s", streamed
+            if not grabbed:
+                return f"{self.source.label}: stream ended or could not be read", streamed
+            image = _retrieve(cap)
+            if image is None:
+                self._corrupt(1, "undecodable frame")
+                continue
+            last_frame = arrival
+            streamed = True
+            if self._down_at is not None:
+                self._recovered(self._down_at)
+            self._stats.frame(arrival, wall, time.thread_time() - cpu)
+            self._put(Frame(self.camera_id, self._next_index, wall, image))
+            self._next_index += 1
+        return "", streamed
+
+    def _recovered(self, down_at: float) -> None:
+        downtime = time.monotonic() - down_at
+        self._stats.add(reconnects=1)
+        self._emit(
+            SourceEvent.RECOVERED,
+            f"camera {self.camera_id}: {self.source.label} recovered after {downtime:.1f} s"
+            f" ({self._attempts} failed attempt(s))",
+            downtime_s=round(downtime, 3),
+            attempts=self._attempts,
+        )
+        self._down_at = None
+
+    def _put(self, frame: Frame) -> None:
+        with self._cond:
+            if self.source.live:
+                if len(self._buffer) >= self._queue_size:
+                    self._buffer.popleft()
+                    self._stats.add(dropped=1)
+            else:
+                self._cond.wait_for(lambda: len(self._buffer) < self._queue_size or self._stopping.is_set())
+                if self._stopping.is_set():
+                    return
+            self._buffer.append(frame)
+            self._cond.notify_all()
+
+    def _corrupt(self, count: int, reason: str) -> None:
+        self._stats.add(corrupt=count)
+        self._corrupt_pending += count
+        self._corrupt_reason = reason
+        if time.monotonic() - self._corrupt_reported_at >= _CORRUPT_REPORT_INTERVAL_S:
+            self._report_corrupt()
+
+    def _report_corrupt(self) -> None:
+        if not self._corrupt_pending:
+            return
+        self._emit(
+            SourceEvent.FRAME_CORRUPT,
+            f"camera {self.camera_id}: skipped {self._corrupt_pending} frame(s) of {self.source.label}:"
+            f" {self._corrupt_reason}",
+            skipped=self._corrupt_pending,
+            reason=self._corrupt_reason,
+        )
+        self._corrupt_pending = 0
+        self._corrupt_reported_at = time.monotonic()
+
+    def _emit(self, kind: SourceEvent, message: str, **details: Any) -> None:
+        log.log(logging.INFO if kind is SourceEvent.RECOVERED else logging.WARNING, "%s", message)
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(kind.value, self.camera_id, message, {"source": self.source.masked, **details})
+        except Exception:  # the event sink's failure must not stop the camera
+            log.exception("camera %s: on_event callback failed for %s", self.camera_id, kind.value)
+
+
+def _retrieve(cap: cv2.VideoCapture) -> np.ndarray | None:
+    """The grabbed frame as BGR, or None if it cannot be decoded or converted."""
+    try:
+        ok, image = cap.retrieve()
+    except cv2.error:
+        return None
+    return image if ok and image is not None and image.size else None

@@ -1,0 +1,82 @@
+"""Bad config gets one clear error naming the file, the key path and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from camcount.errors import ConfigError
+from realtime_worker.config import load_config
+from tests.conftest import run_camcount
+
+VALID = """
+sites: [{id: campus, timezone: Europe/London}]
+cameras:
+  - id: cam1
+    site: campus
+    source: rtsp://viewer:${CAM_PASSWORD}@127.0.0.1:8554/cam1
+    lines:
+      - {id: door, points: [[0, 10], [100, 10]], sides: {left: north, right: south}, in: north}
+    zones:
+      - {id: lobby, polygon: [[0, 0], [50, 0], [50, 50], [0, 50]]}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "worker.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_valid_config_substitutes_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAM_PASSWORD", "p@ss")
+    config = load_config(write(tmp_path, VALID))
+    assert config.cameras[0].source == "rtsp://viewer:p@ss@127.0.0.1:8554/cam1"
+    assert config.cameras[0].lines[0].in_side == "north"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda t: t.replace("cameras:", "cameras: [oops"), "invalid YAML"),
+        (lambda t: t.replace("[[0, 10], [100, 10]]", "[[5, 5], [5, 5]]"), "cameras[0].lines[0]: line has a zero-length"),
+        (lambda t: t.replace("[[0, 0], [50, 0], [50, 50], [0, 50]]", "[[0, 0], [50, 50], [50, 0], [0, 50]]"),
+         "cameras[0].zones[0]: zone polygon intersects itself"),
+        (lambda t: t.replace("site: campus", "site: elsewhere"), "unknown site 'elsewhere'"),
+        (lambda t: t.replace("in: north", "in: east"), "in: 'east' is not one of the side names"),
+        (lambda t: t.replace("timezone: Europe/London", "timezone: Mars/Olympus"), "sites[0].timezone"),
+        (lambda t: t + "detector: {backend: magic}\n", "detector.backend"),
+        (lambda t: t, "cameras[0].source: environment variable CAM_PASSWORD is not set"),
+    ],
+)
+def test_bad_config_names_key_and_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mutate, expected: str) -> None:
+    if expected.startswith("cameras[0].source"):
+        monkeypatch.delenv("CAM_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("CAM_PASSWORD", "x")
+    path = write(tmp_path, mutate(VALID))
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert str(excinfo.value).startswith(str(path)), excinfo.value
+    assert expected in str(excinfo.value)
+
+
+def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("[[0, 10], [100, 10]]", "[[5, 5], [5, 5]]"))
+    result = run_camcount("worker", "check-config", str(path), env={"CAM_PASSWORD": "x"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_cli_unknown_camera_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    result = run_camcount("worker", "run", "--config", str(path), "--camera", "nope", env={"CAM_PASSWORD": "x"})
+    assert result.returncode == 2
+    assert "unknown camera id 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_check_config_ok(tmp_path: Path) -> None:
+    result = run_camcount("worker", "check-config", "docs/examples/worker.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "ok (1 sites, 1 cameras, 2 lines, 1 zones" in result.stdout
