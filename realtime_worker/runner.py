@@ -26,7 +26,7 @@ from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
 from realtime_worker.sink import EventSink
 from realtime_worker.sink.rows import TableRow, crossing_row, event_id, occupancy_row, zone_event_row
-from realtime_worker.sources import CaptureThread, parse_source
+from realtime_worker.sources import CaptureThread, RetryPolicy, SourceKind, parse_source
 from realtime_worker.track import ByteTracker
 from realtime_worker.types import Frame
 
@@ -105,7 +105,7 @@ class Worker:
         return self.summary
 
     def _start_camera(self, cfg: CameraConfig) -> _Camera:
-        source = parse_source(cfg.source, cfg.rtsp_transport if cfg.source.startswith("rtsp") else None)
+        source = parse_source(cfg.source)
         start_at = cfg.start_at.timestamp() if cfg.start_at else None
         if source.live or cfg.loop:
             run_id = str(uuid.uuid4())  # live: every run is new footage
@@ -115,17 +115,7 @@ class Worker:
                 start_at = os.stat(source.target).st_mtime if os.path.exists(source.target) else time.time()
             run_id = event_id(cfg.id, os.path.abspath(source.target), start_at)
         health = HealthTracker(cfg.id, self.config.health.interval_s)
-        capture = CaptureThread(
-            cfg.id, source,
-            realtime=cfg.playback == "native", loop=cfg.loop, start_at=start_at,
-            buffer_size=self.config.sources.buffer_frames,
-            stall_timeout_s=self.config.sources.stall_timeout_s,
-            backoff_initial_s=self.config.sources.backoff_initial_s,
-            backoff_max_s=self.config.sources.backoff_max_s,
-            max_outage_s=self.config.sources.max_outage_s,
-            on_event=self._on_source_event,
-        )
-        capture.start()
+        capture = self._open_capture(cfg, start_at)
         tracker_cfg = self.config.tracker
         return _Camera(
             config=cfg,
@@ -144,6 +134,20 @@ class Worker:
             health=health,
             track_run_id=run_id,
         )
+
+    def _open_capture(self, cfg: CameraConfig, start_at: float | None) -> CaptureThread:
+        retry = self.config.sources
+        return CaptureThread(
+            cfg.id, cfg.source,
+            transport=cfg.rtsp_transport if parse_source(cfg.source).kind == SourceKind.RTSP else None,
+            queue_size=retry.buffer_frames,
+            native_rate=cfg.playback == "native",
+            start_at=start_at,
+            retry=RetryPolicy(base_s=retry.backoff_initial_s, cap_s=retry.backoff_max_s,
+                              max_outage_s=retry.max_outage_s),
+            stall_timeout_s=retry.stall_timeout_s,
+            on_event=self._on_source_event,
+        ).start()
 
     def _shutdown(self, cameras: list[_Camera]) -> None:
         for camera in cameras:
@@ -210,6 +214,10 @@ class Worker:
             tally[(event.camera_id, event.zone_id)] += 1
 
     def _finish_camera(self, camera: _Camera) -> None:
+        if camera.config.loop and camera.capture.error is None:
+            # A looping file is a stand-in for a live camera: play it again from "now".
+            camera.capture = self._open_capture(camera.config, time.time())
+            return
         camera.done = True
         if camera.capture.error is not None:
             self.summary.failed_cameras[camera.config.id] = str(camera.capture.error)

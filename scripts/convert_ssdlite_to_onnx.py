@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -69,9 +70,13 @@ with tf.compat.v1.Session(graph=graph) as tf_sess:
 
 
 def run(*cmd: str | Path, cwd: Path | None = None) -> None:
-    """Echo then run a command, so the log shows exactly what produced the committed file."""
+    """Echo then run a command, so the log shows exactly what produced the committed file.
+
+    PYTHONHASHSEED is fixed because tf2onnx walks sets while rewriting the graph: with a random seed,
+    every run writes a working but byte-different file, and the recorded sha256 could not be reproduced.
+    """
     print("+", " ".join(map(str, cmd)), flush=True)
-    subprocess.run(list(map(str, cmd)), check=True, cwd=cwd)
+    subprocess.run(list(map(str, cmd)), check=True, cwd=cwd, env={**os.environ, "PYTHONHASHSEED": "0"})
 
 
 def sha256(path: Path) -> str:
@@ -117,7 +122,8 @@ def main() -> None:
             assert ok, f"cannot read frame {index} of {CLIP} (run scripts/fetch_sample_video.sh)"
             frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         np.save(tmp / "frames.npy", np.stack(frames))
-        run(py, "-c", CHECK_CODE, pb, ONNX_PATH, tmp / "frames.npy")
+        (tmp / "check.py").write_text(CHECK_CODE)
+        run(py, tmp / "check.py", pb, ONNX_PATH, tmp / "frames.npy")
 
         # 5. Provenance next to the model.
         write_provenance(sha256(wheel), sha256(pb), license_text, " ".join(("python", *convert)))

@@ -1,0 +1,395 @@
+"""Synthetic fixed-camera scenes with exact ground truth, for end-to-end counting tests.
+
+A scene is a static floor texture on which person-like figures (rounded body + head, each one
+solid colour) walk piecewise-linear paths. `render_scene` writes it as an MJPG .avi (640x480,
+10 fps) with per-frame sensor noise, so the detector sees a real compressed video.
+
+Each preset returns its `Scene`, the counting geometry (shared by all presets, so `full_scene`
+can chain them) and the true counts. The truth follows the counters' semantics
+(`realtime_worker.count.lines` / `.zones`) from the figures' true anchor positions at each
+frame, but with independent geometry: OpenCV's `pointPolygonTest` for sides and zones, and
+brute-force nearest points on a densely sampled line, never `realtime_worker.count`.
+
+Presets are unambiguous at frame resolution: no frame puts a figure's anchor within
+`MARGIN_PX` of a decision boundary (zone edge, edge of a line's hysteresis band, the
+perpendicular through a line's end), so a pixel or two of detection error cannot change the
+truth. `Preset` construction enforces it, naming the figure and frame that break it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+FPS = 10.0
+WIDTH, HEIGHT = 640, 480
+START_AT = 1_700_000_000.25  # POSIX time of frame 0; off the whole second, as a live camera is
+HYSTERESIS_PX = 6.0  # the LineCounter default the truth is computed for
+MARGIN_PX = 2.0
+
+Point = tuple[float, float]
+BGR = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A person walking through `path`: (frame, anchor x, anchor y) waypoints, frames increasing.
+
+    The anchor is the bottom-centre of the figure (its feet); it is interpolated linearly
+    between waypoints and the figure exists from the first waypoint's frame to the last's.
+    """
+
+    color: BGR
+    path: tuple[tuple[int, float, float], ...]
+    size: tuple[int, int] = (30, 80)  # width, height in px; smaller reads as farther away
+
+    def anchor(self, frame: int) -> Point | None:
+        frames = [p[0] for p in self.path]
+        if not frames[0] <= frame <= frames[-1]:
+            return None
+        return (
+            float(np.interp(frame, frames, [p[1] for p in self.path])),
+            float(np.interp(frame, frames, [p[2] for p in self.path])),
+        )
+
+    def shifted(self, frames: int) -> Figure:
+        return Figure(self.color, tuple((f + frames, x, y) for f, x, y in self.path), self.size)
+
+
+@dataclass(frozen=True)
+class Scene:
+    figures: tuple[Figure, ...]
+    n_frames: int
+    seed: int = 0
+
+    @staticmethod
+    def time(frame: int) -> float:
+        """Capture time of a frame; the test feeds the counters exactly these values."""
+        return START_AT + frame / FPS
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """What `render_scene` drew: per frame, the box of every figure on screen."""
+
+    times: tuple[float, ...]
+    boxes: tuple[dict[int, tuple[int, int, int, int]], ...]  # figure index -> xyxy (may leave the image)
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    line_id: str
+    points: tuple[Point, ...]
+    sides: dict[str, str]
+    in_side: str
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    zone_id: str
+    polygon: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class LineTruth:
+    ins: int
+    outs: int
+
+
+@dataclass(frozen=True)
+class ZoneTruth:
+    enters: int
+    exits: int
+    dwell_s: tuple[float, ...]  # sorted
+    occupancy: tuple[tuple[int, int], ...]  # (POSIX second, max figures inside) for every second
+
+
+@dataclass(frozen=True)
+class Preset:
+    scene: Scene
+    lines: tuple[LineSpec, ...]
+    zones: tuple[ZoneSpec, ...]
+    line_truth: dict[str, LineTruth] = field(init=False)
+    zone_truth: dict[str, ZoneTruth] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "line_truth", {line.line_id: line_truth(self.scene, line) for line in self.lines})
+        object.__setattr__(self, "zone_truth", {zone.zone_id: zone_truth(self.scene, zone) for zone in self.zones})
+
+
+# The geometry every preset is designed around (and checked against).
+DOOR = LineSpec("door", ((160, 240), (480, 240)), {"left": "north", "right": "south"}, "north")
+AISLE = LineSpec("aisle", ((320, 270), (320, 430)), {"left": "east", "right": "west"}, "east")
+QUEUE = ZoneSpec("queue", ((10, 370), (170, 360), (190, 430), (120, 470), (20, 460)))
+LINES = (DOOR, AISLE)
+ZONES = (QUEUE,)
+
+RED, BLUE, GREEN = (30, 30, 220), (220, 60, 20), (40, 190, 30)
+YELLOW, MAGENTA, CYAN, ORANGE = (20, 220, 240), (200, 30, 200), (220, 210, 20), (10, 120, 250)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render_scene(path: Path, scene: Scene) -> GroundTruth:
+    """Write `scene` to `path` (.avi, MJPG) and return the boxes drawn on each frame."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, (WIDTH, HEIGHT))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write MJPG to {path}")
+    rng = np.random.default_rng(scene.seed)
+    floor = _floor(rng)
+    boxes = []
+    try:
+        for frame in range(scene.n_frames):
+            image = floor.copy()
+            on_screen = {}
+            # Painter's order: a figure lower in the image is nearer and hides the ones behind.
+            placed = [(i, f, f.anchor(frame)) for i, f in enumerate(scene.figures)]
+            for i, figure, anchor in sorted((p for p in placed if p[2]), key=lambda p: p[2][1]):
+                on_screen[i] = _draw_figure(image, figure, anchor)
+            noise = rng.integers(-3, 4, image.shape, dtype=np.int16)  # sensor noise
+            writer.write(np.clip(image + noise, 0, 255).astype(np.uint8))
+            boxes.append(on_screen)
+    finally:
+        writer.release()
+    return GroundTruth(times=tuple(scene.time(f) for f in range(scene.n_frames)), boxes=tuple(boxes))
+
+
+def _floor(rng: np.random.Generator) -> np.ndarray:
+    """Beige tiles with grout, lit brighter towards the camera, with fine grain: a floor."""
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    shade = 95 + 45 * yy / HEIGHT + 6 * (((xx // 80) + (yy // 60)) % 2)
+    shade -= 22 * ((xx % 80 < 2) | (yy % 60 < 2))  # grout lines
+    shade += cv2.GaussianBlur(rng.normal(0, 5, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 1.2)
+    tint = np.array([0.82, 0.95, 1.08], np.float32)  # BGR: warm
+    return np.clip(shade[..., None] * tint, 0, 255).astype(np.int16)
+
+
+def _draw_figure(image: np.ndarray, figure: Figure, anchor: Point) -> tuple[int, int, int, int]:
+    """Head circle over a rounded body; returns the pixel-edge xyxy box it fills."""
+    w, h = figure.size
+    x0, y1 = round(anchor[0] - w / 2), round(anchor[1])  # y1: first row below the feet
+    x1, y0 = x0 + w, y1 - h
+    radius, corner = w // 2 - 3, 6
+    body_top = y0 + 2 * radius - 2  # the head overlaps the body by a 2 px neck
+    color = tuple(int(c) for c in figure.color)
+    cv2.rectangle(image, (x0 + corner, body_top), (x1 - 1 - corner, y1 - 1), color, -1)
+    cv2.rectangle(image, (x0, body_top + corner), (x1 - 1, y1 - 1 - corner), color, -1)
+    for cx in (x0 + corner, x1 - 1 - corner):
+        for cy in (body_top + corner, y1 - 1 - corner):
+            cv2.circle(image, (cx, cy), corner, color, -1)
+    cv2.circle(image, ((x0 + x1 - 1) // 2, y0 + radius), radius, color, -1)
+    return x0, y0, x1, y1
+
+
+# --- ground truth ----------------------------------------------------------------------------
+
+
+class AmbiguousScene(ValueError):
+    """A preset puts a figure too close to a decision boundary for its truth to be exact."""
+
+
+def line_truth(scene: Scene, line: LineSpec, hysteresis_px: float = HYSTERESIS_PX) -> LineTruth:
+    """Crossings of `line` by the figures, from their anchors at every frame they exist."""
+    pts = np.asarray(line.points, np.float32)
+    # Everything on the viewer's left of the walked line, closed far away on that side. The
+    # screen-left normal of a direction (dx, dy) is (dy, -dx): up for a rightward line.
+    far = 4 * (WIDTH + HEIGHT)
+    ends = [(pts[1] - pts[0], pts[0]), (pts[-1] - pts[-2], pts[-1])]
+    normals = [np.array([d[1], -d[0]]) / np.hypot(*d) for d, _ in ends]
+    left_region = np.vstack([pts, pts[-1] + far * normals[1], pts[0] + far * normals[0]]).astype(np.float32)
+    dense = np.vstack(
+        [np.linspace(a, b, math.ceil(np.hypot(*(b - a)) / 0.05) + 1)[:-1] for a, b in zip(pts[:-1], pts[1:])]
+        + [pts[-1:]]
+    )
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
+    outward = [-ends[0][0] / np.hypot(*ends[0][0]), ends[1][0] / np.hypot(*ends[1][0])]
+    in_label = "left" if line.sides["left"] == line.in_side else "right"
+
+    counts = Counter[str]()
+    for index, figure in enumerate(scene.figures):
+        side = None
+        for frame in range(scene.n_frames):
+            anchor = figure.anchor(frame)
+            if anchor is None:
+                continue
+            p = np.array(anchor)
+            gaps = np.hypot(*(dense - p).T)
+            nearest = int(np.argmin(gaps))
+            where = f"{line.line_id}: figure {index} at frame {frame} {anchor}"
+            # Beyond an end: the nearest point is the end and the anchor is past its perpendicular.
+            past_end = [float(np.dot(p - end, out)) for (_, end), out in zip(ends, outward)]
+            near_end = [along[nearest], along[-1] - along[nearest]]
+            for past, from_end in zip(past_end, near_end):
+                if from_end < MARGIN_PX and abs(past) < MARGIN_PX:
+                    raise AmbiguousScene(f"{where} is within {MARGIN_PX} px of an end's perpendicular")
+            if (nearest == 0 and past_end[0] > 0) or (nearest == len(dense) - 1 and past_end[1] > 0):
+                side = None
+                continue
+            if abs(gaps[nearest] - hysteresis_px) < MARGIN_PX:
+                raise AmbiguousScene(f"{where} is within {MARGIN_PX} px of the hysteresis band's edge")
+            if gaps[nearest] < hysteresis_px:
+                continue
+            label = "left" if cv2.pointPolygonTest(left_region, anchor, False) > 0 else "right"
+            if side is not None and label != side:
+                counts["in" if label == in_label else "out"] += 1
+            side = label
+    return LineTruth(ins=counts["in"], outs=counts["out"])
+
+
+def zone_truth(scene: Scene, zone: ZoneSpec) -> ZoneTruth:
+    """Visits to `zone` and its per-second occupancy, from the figures' anchors at every frame."""
+    polygon = np.asarray(zone.polygon, np.float32)
+    entered: dict[int, int] = {}  # figure -> frame it entered
+    last_inside: dict[int, int] = {}
+    enters, dwells = 0, []
+    peak: dict[int, int] = {}
+    for frame in range(scene.n_frames):
+        for index, figure in enumerate(scene.figures):
+            anchor = figure.anchor(frame)
+            if anchor is None:
+                if index in entered:
+                    raise AmbiguousScene(f"{zone.zone_id}: figure {index} vanishes inside the zone")
+                continue
+            distance = cv2.pointPolygonTest(polygon, anchor, True)
+            if abs(distance) < MARGIN_PX:
+                raise AmbiguousScene(f"{zone.zone_id}: figure {index} at frame {frame} {anchor} is on the edge")
+            if distance > 0:
+                enters += index not in entered
+                entered.setdefault(index, frame)
+                last_inside[index] = frame
+            elif index in entered:
+                dwells.append(scene.time(last_inside[index]) - scene.time(entered.pop(index)))
+        second = math.floor(scene.time(frame))
+        peak[second] = max(peak.get(second, 0), len(entered))
+    if entered:
+        raise AmbiguousScene(f"{zone.zone_id}: figures {sorted(entered)} are still inside at the end")
+    return ZoneTruth(enters, len(dwells), tuple(sorted(dwells)), tuple(sorted(peak.items())))
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+
+def _preset(figures: list[Figure], n_frames: int, seed: int) -> Preset:
+    return Preset(Scene(tuple(figures), n_frames, seed), LINES, ZONES)
+
+
+def _linger(frame: int, x: float, y: float, frames: int, sway: float, seed: int) -> list[tuple[int, float, float]]:
+    """Waypoints of a figure loitering on a line: swaying `sway` px along it, jittering +-3 px across."""
+    jitter = np.random.default_rng(seed).integers(-3, 4, frames)
+    offsets = sway * np.sin(np.linspace(0, 2 * np.pi, frames))
+    return [(frame + k, x + float(offsets[k]), y + float(jitter[k])) for k in range(frames)]
+
+
+def crossing_both_ways() -> Preset:
+    """Door: one figure walks out (south), one in (north), one goes out and comes back in."""
+    return _preset(
+        [
+            Figure(RED, ((5, 250, -5), (67, 250, 491))),
+            Figure(BLUE, ((10, 400, 485), (72, 400, -11))),
+            Figure(GREEN, ((20, 190, -5), (58, 190, 299), (96, 190, -5))),
+        ],
+        n_frames=100,
+        seed=1,
+    )
+
+
+def lingering_on_line() -> Preset:
+    """Door: one figure loiters on the line for 50 frames and leaves the way it came (no
+    crossing); another loiters 30 frames and then walks on through (one OUT)."""
+    return _preset(
+        [
+            Figure(MAGENTA, ((5, 230, -5), *_linger(36, 230, 240, 50, 25, seed=2), (117, 230, -5))),
+            Figure(YELLOW, ((15, 420, -5), *_linger(46, 420, 240, 30, 25, seed=3), (107, 420, 487))),
+        ],
+        n_frames=120,
+        seed=2,
+    )
+
+
+def walking_along_outside_segment() -> Preset:
+    """Door: a figure zigzags across the line's extension beyond its left end (no crossing),
+    then crosses within the extent (one OUT); another walks around the right end from north to
+    south (no crossing)."""
+    return _preset(
+        [
+            Figure(
+                CYAN,
+                (
+                    (5, -20, 226),
+                    (12, 30, 254),
+                    (19, 80, 226),
+                    (26, 130, 254),
+                    (33, 130, 200),
+                    (45, 223, 200),
+                    (58, 223, 301),
+                    (82, 223, 491),
+                ),
+            ),
+            Figure(
+                ORANGE,
+                ((40, 420, -5), (60, 420, 150), (75, 541, 150), (98, 541, 331), (113, 420, 331), (133, 420, 491)),
+            ),
+        ],
+        n_frames=136,
+        seed=3,
+    )
+
+
+def occluding_pair() -> Preset:
+    """Aisle: two figures walk towards each other at different depths and pass ON the line:
+    the nearer one hides the farther one for a few frames, so each crossing counts only if
+    the tracker keeps both identities through the merge (one IN, one OUT)."""
+    return _preset(
+        [
+            Figure(RED, ((5, -23, 300), (91, 665, 300)), size=(26, 70)),
+            Figure(BLUE, ((5, 663, 330), (91, -25, 330))),
+        ],
+        n_frames=95,
+        seed=4,
+    )
+
+
+def zone_dwell() -> Preset:
+    """Queue: one figure walks in and wanders inside for ~5 s; another walks straight through
+    meanwhile (occupancy 2 for about a second)."""
+    return _preset(
+        [
+            Figure(
+                GREEN,
+                (
+                    (5, 60, -5),
+                    (48, 60, 339),
+                    (58, 60, 421),
+                    (66, 41, 441),
+                    (76, 81, 411),
+                    (86, 51, 431),
+                    (96, 61, 401),
+                    (106, 61, 301),
+                    (136, 61, -5),
+                ),
+            ),
+            Figure(YELLOW, ((40, 151, -5), (102, 151, 491))),
+        ],
+        n_frames=140,
+        seed=5,
+    )
+
+
+def full_scene() -> Preset:
+    """All presets one after the other in one video, against all the geometry."""
+    figures: list[Figure] = []
+    offset = 0
+    for part in (crossing_both_ways, lingering_on_line, walking_along_outside_segment, occluding_pair, zone_dwell):
+        scene = part().scene
+        figures += [figure.shifted(offset) for figure in scene.figures]
+        offset += scene.n_frames
+    return _preset(figures, n_frames=offset, seed=6)
+
+
+PRESETS = (crossing_both_ways, lingering_on_line, walking_along_outside_segment, occluding_pair, zone_dwell)
