@@ -6,31 +6,26 @@ from __future__ import annotations
 import dagster as dg
 
 from camcount_pipelines.assets.rollups import rollup_key
-from camcount_pipelines.partitions import DAILY, HOURLY, MONTHLY, WEEKLY
 from camcount_pipelines.rollups import DAILY_SOURCES, HOURLY_SOURCES
 
 hourly_rollups_job = dg.define_asset_job(
     "hourly_rollups_job",
     selection=dg.AssetSelection.assets(*(rollup_key(t) for t in HOURLY_SOURCES)),
-    partitions_def=HOURLY,
     executor_def=dg.in_process_executor,
     description="Hourly rollups for the requested UTC hours (the ingest sensor's target).",
 )
 daily_rollups_job = dg.define_asset_job(
     "daily_rollups_job",
     selection=dg.AssetSelection.assets(*(rollup_key(t) for t in DAILY_SOURCES)),
-    partitions_def=DAILY,
     executor_def=dg.in_process_executor,
 )
 weekly_rollups_job = dg.define_asset_job(
     "weekly_rollups_job",
     selection=dg.AssetSelection.assets(rollup_key("crossings_weekly")),
-    partitions_def=WEEKLY,
     executor_def=dg.in_process_executor,
 )
 monthly_rollups_job = dg.define_asset_job(
     "monthly_rollups_job",
     selection=dg.AssetSelection.assets(rollup_key("crossings_monthly")),
-    partitions_def=MONTHLY,
     executor_def=dg.in_process_executor,
 )

@@ -8,14 +8,18 @@ import threading
 from pathlib import Path
 
 import click
+import cv2
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 from camcount.db.dsn import database_url
 from camcount.errors import ExitCode, SourceError, SpoolError
 from camcount.settings import camcount_home
 from realtime_worker.config import load_config
-from realtime_worker.runner import RunSummary, run_worker
+from realtime_worker.draw import annotate
+from realtime_worker.runner import RunSummary, build_detector, run_worker
+from realtime_worker.sources import CaptureThread, parse_source
 
 console = Console(stderr=False)
 
@@ -49,6 +53,54 @@ def check_config(config_path: Path) -> None:
     zones = sum(len(c.zones) for c in config.cameras)
     click.echo(f"{config_path}: ok ({len(config.sites)} sites, {len(config.cameras)} cameras, "
                f"{lines} lines, {zones} zones; detector {config.detector.backend})")
+
+
+@worker.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+@click.option("--camera", "camera_id", required=True, help="Camera whose source and geometry to use.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="PNG file to write.")
+@click.option("--skip", default=0, show_default=True, help="Frames to skip first (files and live).")
+def snapshot(config_path: Path, camera_id: str, out: Path, skip: int) -> None:
+    """Write one frame with the camera's lines, zones and detections drawn, to place lines."""
+    config = load_config(config_path)
+    camera = config.camera(camera_id)
+    transport = camera.rtsp_transport if camera.source.lower().startswith("rtsp") else None
+    capture = CaptureThread(camera.id, parse_source(camera.source, transport)).start()
+    try:
+        frame = None
+        for _ in range(skip + 1):
+            frame = capture.get(timeout=30)
+            if frame is None:
+                break
+    finally:
+        capture.stop()
+    if frame is None:
+        raise capture.error or SourceError(f"camera {camera.id}: no frame within 30 s")
+    detections = build_detector(config).detect([frame.image])[0]
+    if not cv2.imwrite(str(out), annotate(frame.image, camera, detections)):
+        raise SourceError(f"cannot write {out}", ExitCode.USAGE)
+    click.echo(f"{out}: frame {frame.index}, {len(detections)} detections, "
+               f"{len(camera.lines)} lines, {len(camera.zones)} zones")
+
+
+@worker.command()
+@click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+@click.option("--camera", "camera_id", help="Camera whose geometry to use (default: the first).")
+def process(video: Path, config_path: Path, camera_id: str | None) -> None:
+    """Count a video file offline (as fast as possible) into the database, with progress."""
+    config = load_config(config_path)
+    camera = config.camera(camera_id) if camera_id else config.cameras[0]
+    camera = camera.model_copy(update={"source": str(video), "playback": "fast", "loop": False})
+    config = config.model_copy(update={"cameras": [camera]})
+    _setup_logging()
+    total = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
+        task = progress.add_task(f"{video.name} as {camera.id}", total=total)
+        summary = run_worker(config, database_url=database_url(), home=camcount_home(), camera_ids=None,
+                             stop=_stop_on_signals(), on_frames=lambda n: progress.advance(task, n))
+    print_summary(summary)
+    _fail_on_partial_loss(summary)
 
 
 def print_summary(summary: RunSummary) -> None:

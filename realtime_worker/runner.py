@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
 from realtime_worker.sink import EventSink
 from realtime_worker.sink.rows import TableRow, crossing_row, event_id, occupancy_row, zone_event_row
-from realtime_worker.sources import CaptureThread, RetryPolicy, SourceKind, parse_source
+from realtime_worker.sources import CaptureThread, parse_source
 from realtime_worker.track import ByteTracker
 from realtime_worker.types import Frame
 
@@ -69,14 +70,12 @@ class Worker:
         home: Path,
         camera_ids: list[str] | None = None,
         detector: Detector | None = None,
+        on_frames: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
-        self.detector = detector or load_detector(
-            config.detector.backend, weights=config.detector.weights, device=config.detector.device,
-            classes=config.detector.classes, confidence=config.detector.confidence,
-            imgsz=config.detector.imgsz, class_aliases=config.detector.class_aliases,
-        )
+        self.detector = detector or build_detector(config)
+        self.on_frames = on_frames
         self.sink = EventSink(
             database_url, config.sink.spool_dir or home / "spool",
             flush_interval_s=config.sink.flush_interval_s, batch_rows=config.sink.batch_rows,
@@ -137,16 +136,13 @@ class Worker:
 
     def _open_capture(self, cfg: CameraConfig, start_at: float | None) -> CaptureThread:
         retry = self.config.sources
+        transport = cfg.rtsp_transport if cfg.source.lower().startswith("rtsp") else None
         return CaptureThread(
-            cfg.id, cfg.source,
-            transport=cfg.rtsp_transport if parse_source(cfg.source).kind == SourceKind.RTSP else None,
-            queue_size=retry.buffer_frames,
-            native_rate=cfg.playback == "native",
-            start_at=start_at,
-            retry=RetryPolicy(base_s=retry.backoff_initial_s, cap_s=retry.backoff_max_s,
-                              max_outage_s=retry.max_outage_s),
-            stall_timeout_s=retry.stall_timeout_s,
-            on_event=self._on_source_event,
+            cfg.id, parse_source(cfg.source, transport),
+            realtime=cfg.playback == "native", loop=cfg.loop, start_at=start_at,
+            buffer_size=retry.buffer_frames, stall_timeout_s=retry.stall_timeout_s,
+            backoff_initial_s=retry.backoff_initial_s, backoff_max_s=retry.backoff_max_s,
+            max_outage_s=retry.max_outage_s, on_event=self._on_source_event,
         ).start()
 
     def _shutdown(self, cameras: list[_Camera]) -> None:
@@ -178,6 +174,8 @@ class Worker:
                     self._finish_camera(camera)
             if batch:
                 self._process(batch)
+                if self.on_frames:
+                    self.on_frames(len(batch))
             # 2. Housekeeping: health samples, platform events, registry retry.
             now = time.time()
             for camera in active:
@@ -214,10 +212,6 @@ class Worker:
             tally[(event.camera_id, event.zone_id)] += 1
 
     def _finish_camera(self, camera: _Camera) -> None:
-        if camera.config.loop and camera.capture.error is None:
-            # A looping file is a stand-in for a live camera: play it again from "now".
-            camera.capture = self._open_capture(camera.config, time.time())
-            return
         camera.done = True
         if camera.capture.error is not None:
             self.summary.failed_cameras[camera.config.id] = str(camera.capture.error)
@@ -262,10 +256,20 @@ class Worker:
             log.warning("camera registry not updated yet (%s); events are spooled meanwhile", exc)
 
 
-def run_worker(config: WorkerConfig, *, database_url: str, home: Path, camera_ids: list[str] | None,
-               stop: threading.Event) -> RunSummary:
+def build_detector(config: WorkerConfig) -> Detector:
+    settings = config.detector
+    return load_detector(
+        settings.backend, weights=settings.weights, device=settings.device, classes=settings.classes,
+        confidence=settings.confidence, imgsz=settings.imgsz, class_aliases=settings.class_aliases,
+    )
+
+
+def run_worker(
+    config: WorkerConfig, *, database_url: str, home: Path, camera_ids: list[str] | None, stop: threading.Event,
+    on_frames: Callable[[int], None] | None = None,
+) -> RunSummary:
     """Build a worker and run it; raises SourceError if every camera failed."""
-    worker = Worker(config, database_url=database_url, home=home, camera_ids=camera_ids)
+    worker = Worker(config, database_url=database_url, home=home, camera_ids=camera_ids, on_frames=on_frames)
     summary = worker.run(stop)
     if summary.failed_cameras and len(summary.failed_cameras) == len(worker.cameras_config):
         raise SourceError("; ".join(f"camera {cid}: {msg}" for cid, msg in summary.failed_cameras.items()))

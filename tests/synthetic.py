@@ -13,14 +13,16 @@ brute-force nearest points on a densely sampled line, never `realtime_worker.cou
 Presets are unambiguous at frame resolution: no frame puts a figure's anchor within
 `MARGIN_PX` of a decision boundary (zone edge, edge of a line's hysteresis band, the
 perpendicular through a line's end), so a pixel or two of detection error cannot change the
-truth. `Preset` construction enforces it, naming the figure and frame that break it.
+truth. The truth computation enforces it (`AmbiguousScene` names the figure and frame).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -111,15 +113,19 @@ class ZoneTruth:
 
 @dataclass(frozen=True)
 class Preset:
+    """A scene, the geometry it is designed for, and (computed on first use) the true counts."""
+
     scene: Scene
     lines: tuple[LineSpec, ...]
     zones: tuple[ZoneSpec, ...]
-    line_truth: dict[str, LineTruth] = field(init=False)
-    zone_truth: dict[str, ZoneTruth] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "line_truth", {line.line_id: line_truth(self.scene, line) for line in self.lines})
-        object.__setattr__(self, "zone_truth", {zone.zone_id: zone_truth(self.scene, zone) for zone in self.zones})
+    @cached_property
+    def line_truth(self) -> dict[str, LineTruth]:
+        return {line.line_id: line_truth(self.scene, line) for line in self.lines}
+
+    @cached_property
+    def zone_truth(self) -> dict[str, ZoneTruth]:
+        return {zone.zone_id: zone_truth(self.scene, zone) for zone in self.zones}
 
 
 # The geometry every preset is designed around (and checked against).
@@ -153,7 +159,7 @@ def render_scene(path: Path, scene: Scene) -> GroundTruth:
             for i, figure, anchor in sorted((p for p in placed if p[2]), key=lambda p: p[2][1]):
                 on_screen[i] = _draw_figure(image, figure, anchor)
             noise = rng.integers(-3, 4, image.shape, dtype=np.int16)  # sensor noise
-            writer.write(np.clip(image + noise, 0, 255).astype(np.uint8))
+            writer.write(np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8))
             boxes.append(on_screen)
     finally:
         writer.release()
@@ -167,7 +173,7 @@ def _floor(rng: np.random.Generator) -> np.ndarray:
     shade -= 22 * ((xx % 80 < 2) | (yy % 60 < 2))  # grout lines
     shade += cv2.GaussianBlur(rng.normal(0, 5, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 1.2)
     tint = np.array([0.82, 0.95, 1.08], np.float32)  # BGR: warm
-    return np.clip(shade[..., None] * tint, 0, 255).astype(np.int16)
+    return np.clip(shade[..., None] * tint, 0, 255).astype(np.uint8)
 
 
 def _draw_figure(image: np.ndarray, figure: Figure, anchor: Point) -> tuple[int, int, int, int]:
@@ -204,14 +210,14 @@ def line_truth(scene: Scene, line: LineSpec, hysteresis_px: float = HYSTERESIS_P
     normals = [np.array([d[1], -d[0]]) / np.hypot(*d) for d, _ in ends]
     left_region = np.vstack([pts, pts[-1] + far * normals[1], pts[0] + far * normals[0]]).astype(np.float32)
     dense = np.vstack(
-        [np.linspace(a, b, math.ceil(np.hypot(*(b - a)) / 0.05) + 1)[:-1] for a, b in zip(pts[:-1], pts[1:])]
-        + [pts[-1:]]
+        [np.linspace(a, b, math.ceil(np.hypot(*(b - a)) / 0.05) + 1)[:-1] for a, b in pairwise(pts)] + [pts[-1:]]
     )
     along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
     outward = [-ends[0][0] / np.hypot(*ends[0][0]), ends[1][0] / np.hypot(*ends[1][0])]
     in_label = "left" if line.sides["left"] == line.in_side else "right"
 
     counts = Counter[str]()
+    problems = []
     for index, figure in enumerate(scene.figures):
         side = None
         for frame in range(scene.n_frames):
@@ -223,22 +229,23 @@ def line_truth(scene: Scene, line: LineSpec, hysteresis_px: float = HYSTERESIS_P
             nearest = int(np.argmin(gaps))
             where = f"{line.line_id}: figure {index} at frame {frame} {anchor}"
             # Beyond an end: the nearest point is the end and the anchor is past its perpendicular.
-            past_end = [float(np.dot(p - end, out)) for (_, end), out in zip(ends, outward)]
+            past_end = [float(np.dot(p - end, out)) for (_, end), out in zip(ends, outward, strict=True)]
             near_end = [along[nearest], along[-1] - along[nearest]]
-            for past, from_end in zip(past_end, near_end):
+            for past, from_end in zip(past_end, near_end, strict=True):
                 if from_end < MARGIN_PX and abs(past) < MARGIN_PX:
-                    raise AmbiguousScene(f"{where} is within {MARGIN_PX} px of an end's perpendicular")
+                    problems.append(f"{where} is within {MARGIN_PX} px of an end's perpendicular")
             if (nearest == 0 and past_end[0] > 0) or (nearest == len(dense) - 1 and past_end[1] > 0):
                 side = None
                 continue
             if abs(gaps[nearest] - hysteresis_px) < MARGIN_PX:
-                raise AmbiguousScene(f"{where} is within {MARGIN_PX} px of the hysteresis band's edge")
+                problems.append(f"{where} is within {MARGIN_PX} px of the hysteresis band's edge")
             if gaps[nearest] < hysteresis_px:
                 continue
             label = "left" if cv2.pointPolygonTest(left_region, anchor, False) > 0 else "right"
             if side is not None and label != side:
                 counts["in" if label == in_label else "out"] += 1
             side = label
+    _raise_if(problems)
     return LineTruth(ins=counts["in"], outs=counts["out"])
 
 
@@ -249,16 +256,17 @@ def zone_truth(scene: Scene, zone: ZoneSpec) -> ZoneTruth:
     last_inside: dict[int, int] = {}
     enters, dwells = 0, []
     peak: dict[int, int] = {}
+    problems = []
     for frame in range(scene.n_frames):
         for index, figure in enumerate(scene.figures):
             anchor = figure.anchor(frame)
             if anchor is None:
                 if index in entered:
-                    raise AmbiguousScene(f"{zone.zone_id}: figure {index} vanishes inside the zone")
+                    problems.append(f"{zone.zone_id}: figure {index} vanishes inside the zone")
                 continue
             distance = cv2.pointPolygonTest(polygon, anchor, True)
             if abs(distance) < MARGIN_PX:
-                raise AmbiguousScene(f"{zone.zone_id}: figure {index} at frame {frame} {anchor} is on the edge")
+                problems.append(f"{zone.zone_id}: figure {index} at frame {frame} {anchor} is on the edge")
             if distance > 0:
                 enters += index not in entered
                 entered.setdefault(index, frame)
@@ -268,8 +276,14 @@ def zone_truth(scene: Scene, zone: ZoneSpec) -> ZoneTruth:
         second = math.floor(scene.time(frame))
         peak[second] = max(peak.get(second, 0), len(entered))
     if entered:
-        raise AmbiguousScene(f"{zone.zone_id}: figures {sorted(entered)} are still inside at the end")
+        problems.append(f"{zone.zone_id}: figures {sorted(entered)} are still inside at the end")
+    _raise_if(problems)
     return ZoneTruth(enters, len(dwells), tuple(sorted(dwells)), tuple(sorted(peak.items())))
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        raise AmbiguousScene("\n".join(problems))
 
 
 # --- presets ---------------------------------------------------------------------------------

@@ -10,21 +10,20 @@
 See `capture.py` for the buffering and recovery rules and `open.py` for the OpenCV quirks.
 """
 
-from realtime_worker.sources.capture import DEFAULT_RETRY, CaptureThread, EventCallback, SourceEvent
+from realtime_worker.sources.capture import CaptureThread, EventCallback, SourceEvent
 from realtime_worker.sources.open import open_capture
-from realtime_worker.sources.retry import RetryPolicy
+from realtime_worker.sources.retry import backoff_delay
 from realtime_worker.sources.stats import SourceStats
 from realtime_worker.sources.url import Source, SourceKind, mask_url, parse_source
 
 __all__ = [
-    "DEFAULT_RETRY",
     "CaptureThread",
     "EventCallback",
-    "RetryPolicy",
     "Source",
     "SourceEvent",
     "SourceKind",
     "SourceStats",
+    "backoff_delay",
     "mask_url",
     "open_capture",
     "parse_source",

@@ -20,9 +20,9 @@ import numpy as np
 
 from camcount.errors import SourceError
 from realtime_worker.sources.open import open_capture
-from realtime_worker.sources.retry import RetryPolicy
+from realtime_worker.sources.retry import backoff_delay
 from realtime_worker.sources.stats import SourceStats, StatsRecorder
-from realtime_worker.sources.url import parse_source
+from realtime_worker.sources.url import Source, parse_source
 from realtime_worker.types import Frame
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ EventCallback = Callable[[str, str, str, dict[str, Any]], None]
 _CORRUPT_REPORT_INTERVAL_S = 60.0
 # Used when a file declares no frame rate, which FFmpeg itself assumes for raw streams.
 _FALLBACK_FILE_FPS = 25.0
-DEFAULT_RETRY = RetryPolicy()
 
 
 class SourceEvent(StrEnum):
@@ -48,14 +47,18 @@ class SourceEvent(StrEnum):
 class CaptureThread:
     """Reads one camera on a daemon thread into a bounded buffer of `Frame`s.
 
-    Live sources (RTSP, HTTP, webcams) keep the newest `queue_size` frames, dropping the oldest
-    when the consumer falls behind, are timestamped by the wall clock, and reconnect per `retry`
-    after a failure or after `stall_timeout_s` without a frame. Their `Frame.index` keeps
-    counting across reconnects, so it never repeats.
+    Live sources (RTSP, HTTP, webcams) keep the newest `buffer_size` frames, dropping the oldest
+    when the consumer falls behind, and are timestamped by the wall clock. After a failure, or
+    `stall_timeout_s` without a frame, they reconnect with exponential backoff and full jitter
+    (`backoff_initial_s` doubling up to `backoff_max_s`) until frames flow again, or until
+    `max_attempts` failed connects or `max_outage_s` of outage (None: forever) end the thread
+    with a SourceError. `Frame.index` keeps counting across reconnects, so it never repeats.
 
     Files lose nothing (the thread waits for room), play as fast as decoding allows or, with
-    `native_rate`, at their own frame rate, and are timestamped `start_at + index / fps` where
-    `index` is the frame's position in the file (gaps in a damaged file are kept, and reported).
+    `realtime`, at their own frame rate, and are timestamped `start_at + index / fps` where
+    `index` is the frame's position in the file: frames lost inside a damaged file leave a gap
+    (and are reported) instead of shifting later frames. With `loop` the file starts again at
+    its end and the index keeps rising. `start_at` defaults to when the file is first opened.
 
     The thread ends when a file is done, when `stop()` is called, or with `error` set when the
     source cannot be read; `finished` turns True once the buffer is also drained.
@@ -64,27 +67,34 @@ class CaptureThread:
     def __init__(
         self,
         camera_id: str,
-        url: str | int,
+        source: Source | str | int,
         *,
-        transport: str | None = None,
-        queue_size: int = 4,
-        native_rate: bool = False,
+        realtime: bool = False,
+        loop: bool = False,
         start_at: float | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        buffer_size: int = 8,
         open_timeout_s: float = 10.0,
-        stall_timeout_s: float = 10.0,
+        stall_timeout_s: float = 5.0,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        max_attempts: int | None = None,
+        max_outage_s: float | None = None,
         on_event: EventCallback | None = None,
     ) -> None:
-        if queue_size < 1:
-            raise ValueError("queue_size must be at least 1")
+        if buffer_size < 1:
+            raise ValueError("buffer_size must be at least 1")
         self.camera_id = camera_id
-        self.source = parse_source(url, transport)
-        self._queue_size = queue_size
-        self._native_rate = native_rate
+        self.source = source if isinstance(source, Source) else parse_source(source)
+        self._realtime = realtime
+        self._loop = loop
         self._start_at = start_at
-        self._retry = retry
+        self._buffer_size = buffer_size
         self._open_timeout_s = open_timeout_s
         self._stall_timeout_s = stall_timeout_s
+        self._backoff_initial_s = backoff_initial_s
+        self._backoff_max_s = backoff_max_s
+        self._max_attempts = max_attempts
+        self._max_outage_s = max_outage_s
         self._on_event = on_event
 
         self._buffer: deque[Frame] = deque()
@@ -181,16 +191,23 @@ class CaptureThread:
                 self._cond.notify_all()
 
     def _run_file(self) -> None:
-        try:
-            cap = open_capture(self.source, self._open_timeout_s, self._stall_timeout_s)
-        except SourceError as exc:
-            raise SourceError(f"camera {self.camera_id}: {exc}") from None
-        try:
-            self._read_file(cap)
-        finally:
-            cap.release()
+        start_at = time.time() if self._start_at is None else self._start_at
+        paced_from = time.monotonic()
+        first = 0
+        while not self._stopping.is_set():
+            try:
+                cap = open_capture(self.source, self._open_timeout_s, self._stall_timeout_s)
+            except SourceError as exc:
+                raise SourceError(f"camera {self.camera_id}: {exc}") from None
+            try:
+                first = self._play_file(cap, first, start_at, paced_from)
+            finally:
+                cap.release()
+            if not self._loop:
+                return
 
-    def _read_file(self, cap: cv2.VideoCapture) -> None:
+    def _play_file(self, cap: cv2.VideoCapture, first: int, start_at: float, paced_from: float) -> int:
+        """Play one pass of the file as frames `first`, `first + 1`, ...; returns the next index."""
         fps = cap.get(cv2.CAP_PROP_FPS)
         if not 0 < fps < 1000:
             log.warning(
@@ -203,9 +220,7 @@ class CaptureThread:
         declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         bitrate = cap.get(cv2.CAP_PROP_BITRATE)
         self._stats.bitrate_kbps = bitrate if bitrate > 0 else None
-        start_at = time.time() if self._start_at is None else self._start_at
-        paced_from = time.monotonic()
-        last = -1
+        last = -1  # position in this pass
         while not self._stopping.is_set():
             began = time.perf_counter()
             if not cap.grab():
@@ -214,19 +229,19 @@ class CaptureThread:
             decode_s = time.perf_counter() - began
             # The position comes from the frame's timestamp, so frames lost inside a damaged file
             # leave a gap instead of shifting every later frame earlier in time.
-            index = max(last + 1, round(cap.get(cv2.CAP_PROP_POS_MSEC) * fps / 1000))
-            if index > last + 1:
-                self._corrupt(index - last - 1, "gap in the file's timestamps")
-            last = index
+            position = max(last + 1, round(cap.get(cv2.CAP_PROP_POS_MSEC) * fps / 1000))
+            if position > last + 1:
+                self._corrupt(position - last - 1, "gap in the file's timestamps")
+            last = position
             if image is None:
                 self._corrupt(1, "undecodable frame")
                 continue
-            if self._native_rate:
+            index = first + position
+            if self._realtime:
                 self._stopping.wait(paced_from + index / fps - time.monotonic())
-            self._stats.frame(time.monotonic(), time.time(), decode_s)
-            self._put(Frame(self.camera_id, index, start_at + index / fps, image))
+            self._deliver(index, start_at + index / fps, image, time.monotonic(), decode_s)
         if self._stopping.is_set():
-            return
+            return first + last + 1
         if last < 0:
             raise SourceError(f"camera {self.camera_id}: {self.source.label} has no decodable video frame")
         if declared > last + 1:
@@ -234,6 +249,7 @@ class CaptureThread:
                 declared - last - 1,
                 f"file ends after {last + 1} of the {declared} frames its header declares (truncated?)",
             )
+        return first + last + 1
 
     def _run_live(self) -> None:
         while not self._stopping.is_set():
@@ -248,12 +264,17 @@ class CaptureThread:
             if not streamed:
                 self._attempts += 1
             outage_s = time.monotonic() - self._down_at
-            if self._retry.exhausted(self._attempts, outage_s):
+            if self._budget_spent(outage_s):
                 raise SourceError(
                     f"camera {self.camera_id}: {self.source.label} still down after {self._attempts}"
-                    f" attempt(s) over {outage_s:.0f} s, giving up (last error: {reason})"
+                    f" failed attempt(s) over {outage_s:.0f} s, giving up"
                 )
-            self._stopping.wait(self._retry.delay(self._attempts + 1))
+            self._stopping.wait(backoff_delay(self._attempts + 1, self._backoff_initial_s, self._backoff_max_s))
+
+    def _budget_spent(self, outage_s: float) -> bool:
+        return (self._max_attempts is not None and self._attempts >= self._max_attempts) or (
+            self._max_outage_s is not None and outage_s >= self._max_outage_s
+        )
 
     def _connect_and_read(self) -> tuple[str, bool]:
         """Connect and read until the stream fails: (why it failed, whether any frame came)."""
@@ -287,8 +308,7 @@ class CaptureThread:
             streamed = True
             if self._down_at is not None:
                 self._recovered(self._down_at)
-            self._stats.frame(arrival, wall, time.thread_time() - cpu)
-            self._put(Frame(self.camera_id, self._next_index, wall, image))
+            self._deliver(self._next_index, wall, image, arrival, time.thread_time() - cpu)
             self._next_index += 1
         return "", streamed
 
@@ -304,14 +324,21 @@ class CaptureThread:
         )
         self._down_at = None
 
-    def _put(self, frame: Frame) -> None:
+    def _deliver(self, index: int, captured_at: float, image: np.ndarray, arrival: float, decode_s: float) -> None:
+        """Record and buffer a frame that arrived at monotonic time `arrival`.
+
+        Live sources make room by dropping the oldest frame; files wait for room (or `stop()`).
+        """
+        received_at = time.time()
+        self._stats.frame(arrival, received_at, decode_s)
+        frame = Frame(self.camera_id, index, captured_at, image, received_at, decode_s * 1000)
         with self._cond:
             if self.source.live:
-                if len(self._buffer) >= self._queue_size:
+                if len(self._buffer) >= self._buffer_size:
                     self._buffer.popleft()
                     self._stats.add(dropped=1)
             else:
-                self._cond.wait_for(lambda: len(self._buffer) < self._queue_size or self._stopping.is_set())
+                self._cond.wait_for(lambda: len(self._buffer) < self._buffer_size or self._stopping.is_set())
                 if self._stopping.is_set():
                     return
             self._buffer.append(frame)

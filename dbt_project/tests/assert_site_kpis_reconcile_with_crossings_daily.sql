@@ -1,0 +1,26 @@
+-- The site KPIs' daily totals equal the sum of fct_crossings_daily over the site's cameras,
+-- lines and classes (days without crossings count zero).
+with daily as (
+    -- Crossings per site-day and direction
+    select
+        site_id,
+        local_date,
+        sum(crossings) filter (where direction = 'in') as total_in,
+        sum(crossings) filter (where direction = 'out') as total_out
+    from {{ ref('fct_crossings_daily') }}
+    group by site_id, local_date
+)
+
+-- Site-days where the two disagree, or that only one side has
+select
+    site_id,
+    local_date,
+    kpis.total_in as kpi_in,
+    daily.total_in as daily_in,
+    kpis.total_out as kpi_out,
+    daily.total_out as daily_out
+from {{ ref('fct_site_daily_kpis') }} as kpis
+full outer join daily using (site_id, local_date)
+where kpis.site_id is null
+   or kpis.total_in <> coalesce(daily.total_in, 0)
+   or kpis.total_out <> coalesce(daily.total_out, 0)
