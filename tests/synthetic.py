@@ -130,7 +130,7 @@ class Preset:
 
 # The geometry every preset is designed around (and checked against).
 DOOR = LineSpec("door", ((160, 240), (480, 240)), {"left": "north", "right": "south"}, "north")
-AISLE = LineSpec("aisle", ((320, 270), (320, 430)), {"left": "east", "right": "west"}, "east")
+AISLE = LineSpec("aisle", ((325, 265), (325, 353)), {"left": "east", "right": "west"}, "east")
 QUEUE = ZoneSpec("queue", ((10, 370), (170, 360), (190, 430), (120, 470), (20, 460)))
 LINES = (DOOR, AISLE)
 ZONES = (QUEUE,)
@@ -293,22 +293,24 @@ def _preset(figures: list[Figure], n_frames: int, seed: int) -> Preset:
     return Preset(Scene(tuple(figures), n_frames, seed), LINES, ZONES)
 
 
-def _linger(frame: int, x: float, y: float, frames: int, sway: float, seed: int) -> list[tuple[int, float, float]]:
-    """Waypoints of a figure loitering on a line: swaying `sway` px along it, jittering +-3 px across."""
+def _linger(frame: int, x: float, y: float, frames: int, seed: int) -> list[tuple[int, float, float]]:
+    """Waypoints of a figure loitering on a line for `frames` frames from `frame`: swaying 25 px
+    along it, jittering up to 3 px across it; it starts and ends exactly at (x, y)."""
     jitter = np.random.default_rng(seed).integers(-3, 4, frames)
-    offsets = sway * np.sin(np.linspace(0, 2 * np.pi, frames))
-    return [(frame + k, x + float(offsets[k]), y + float(jitter[k])) for k in range(frames)]
+    jitter[[0, -1]] = 0
+    sway = 25 * np.sin(np.linspace(0, 2 * np.pi, frames))
+    return [(frame + k, x + float(sway[k]), y + float(jitter[k])) for k in range(frames)]
 
 
 def crossing_both_ways() -> Preset:
     """Door: one figure walks out (south), one in (north), one goes out and comes back in."""
     return _preset(
         [
-            Figure(RED, ((5, 250, -5), (67, 250, 491))),
-            Figure(BLUE, ((10, 400, 485), (72, 400, -11))),
-            Figure(GREEN, ((20, 190, -5), (58, 190, 299), (96, 190, -5))),
+            Figure(RED, ((5, 250, -9), (55, 250, 491))),
+            Figure(BLUE, ((10, 400, 481), (60, 400, -19))),
+            Figure(GREEN, ((20, 190, -9), (50, 190, 291), (80, 190, -9))),
         ],
-        n_frames=100,
+        n_frames=85,
         seed=1,
     )
 
@@ -318,10 +320,10 @@ def lingering_on_line() -> Preset:
     crossing); another loiters 30 frames and then walks on through (one OUT)."""
     return _preset(
         [
-            Figure(MAGENTA, ((5, 230, -5), *_linger(36, 230, 240, 50, 25, seed=2), (117, 230, -5))),
-            Figure(YELLOW, ((15, 420, -5), *_linger(46, 420, 240, 30, 25, seed=3), (107, 420, 487))),
+            Figure(MAGENTA, ((5, 230, -10), *_linger(30, 230, 240, 50, seed=2), (104, 230, -10))),
+            Figure(YELLOW, ((15, 420, -10), *_linger(40, 420, 240, 30, seed=3), (94, 420, 490))),
         ],
-        n_frames=120,
+        n_frames=108,
         seed=2,
     )
 
@@ -330,27 +332,14 @@ def walking_along_outside_segment() -> Preset:
     """Door: a figure zigzags across the line's extension beyond its left end (no crossing),
     then crosses within the extent (one OUT); another walks around the right end from north to
     south (no crossing)."""
+    zigzag = ((5, -20, 226), (12, 30, 254), (19, 80, 226), (26, 130, 254), (33, 125, 200))
+    around = ((40, 420, -5), (60, 420, 150), (75, 541, 150), (98, 541, 331), (113, 420, 331), (130, 420, 491))
     return _preset(
         [
-            Figure(
-                CYAN,
-                (
-                    (5, -20, 226),
-                    (12, 30, 254),
-                    (19, 80, 226),
-                    (26, 130, 254),
-                    (33, 130, 200),
-                    (45, 223, 200),
-                    (58, 223, 301),
-                    (82, 223, 491),
-                ),
-            ),
-            Figure(
-                ORANGE,
-                ((40, 420, -5), (60, 420, 150), (75, 541, 150), (98, 541, 331), (113, 420, 331), (133, 420, 491)),
-            ),
+            Figure(CYAN, (*zigzag, (45, 221, 200), (55, 221, 300), (74, 221, 490))),
+            Figure(ORANGE, around),
         ],
-        n_frames=136,
+        n_frames=133,
         seed=3,
     )
 
@@ -361,10 +350,10 @@ def occluding_pair() -> Preset:
     the tracker keeps both identities through the merge (one IN, one OUT)."""
     return _preset(
         [
-            Figure(RED, ((5, -23, 300), (91, 665, 300)), size=(26, 70)),
-            Figure(BLUE, ((5, 663, 330), (91, -25, 330))),
+            Figure(RED, ((5, -16, 300), (73, 664, 300)), size=(26, 70)),
+            Figure(BLUE, ((5, 666, 330), (73, -14, 330))),
         ],
-        n_frames=95,
+        n_frames=76,
         seed=4,
     )
 
@@ -372,25 +361,13 @@ def occluding_pair() -> Preset:
 def zone_dwell() -> Preset:
     """Queue: one figure walks in and wanders inside for ~5 s; another walks straight through
     meanwhile (occupancy 2 for about a second)."""
+    wander = ((46, 60, 400), (54, 41, 436), (64, 81, 411), (74, 51, 431), (84, 61, 401))
     return _preset(
         [
-            Figure(
-                GREEN,
-                (
-                    (5, 60, -5),
-                    (48, 60, 339),
-                    (58, 60, 421),
-                    (66, 41, 441),
-                    (76, 81, 411),
-                    (86, 51, 431),
-                    (96, 61, 401),
-                    (106, 61, 301),
-                    (136, 61, -5),
-                ),
-            ),
-            Figure(YELLOW, ((40, 151, -5), (102, 151, 491))),
+            Figure(GREEN, ((5, 60, -10), (40, 60, 340), *wander, (94, 61, 301), (125, 61, -9))),
+            Figure(YELLOW, ((45, 151, -3), (95, 151, 497))),
         ],
-        n_frames=140,
+        n_frames=128,
         seed=5,
     )
 

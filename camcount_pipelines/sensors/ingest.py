@@ -56,11 +56,14 @@ def scan_new_rows(conn: psycopg.Connection, cursor: int) -> Touched:
                SET seen_seq = greatest(rollup.hour_watermarks.seen_seq, EXCLUDED.seen_seq)""",
             [(hour, seq) for hour, seq in rows if seq is not None],
         )
+        # The counters trust scanned_seq only if every seq below it was scanned: advance it only
+        # from where it stands (a sensor started with a later cursor leaves it behind, safely).
         conn.execute(
-            """INSERT INTO rollup.ingest_cursor (scanned_seq) VALUES (%(watermark)s)
-               ON CONFLICT (singleton) DO UPDATE
-               SET scanned_seq = greatest(rollup.ingest_cursor.scanned_seq, EXCLUDED.scanned_seq),
-                   updated_at = now()""",
+            "INSERT INTO rollup.ingest_cursor (scanned_seq) SELECT 0 ON CONFLICT (singleton) DO NOTHING"
+        )
+        conn.execute(
+            """UPDATE rollup.ingest_cursor SET scanned_seq = %(watermark)s, updated_at = now()
+               WHERE scanned_seq >= %(cursor)s AND scanned_seq < %(watermark)s""",
             params,
         )
     return Touched(watermark, [hour for hour, _ in rows])

@@ -25,9 +25,7 @@ _PERSON = 1  # the graph's only label (TF Object Detection API numbering)
 class SsdliteDetector:
     """People detector that ships inside the package and runs at tens of fps on a plain CPU."""
 
-    def __init__(
-        self, confidence: float = 0.4, model_path: Path | None = None, threads: int | None = None
-    ) -> None:
+    def __init__(self, confidence: float = 0.4, model_path: Path | None = None, threads: int | None = None) -> None:
         self.class_names = {0: "person"}
         self.confidence = confidence
         path = model_path or MODEL_PATH

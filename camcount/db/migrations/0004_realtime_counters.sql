@@ -7,7 +7,8 @@
 -- sensor saw is missing from the rollup. rollup.ingest_cursor is how far the sensor has read.
 --
 -- A clean hour contributes its rollup plus its raw rows above greatest(rollup_seq, scanned_seq)
--- (found through the ingest_seq index: only the unscanned tail). Every other hour (never
+-- (found through the ingest_seq index: only the unscanned tail; the sensor advances
+-- scanned_seq only over seqs it has really read, so a gap never hides rows). Every other hour (never
 -- rolled up, dirty from late data, the hour still running, or straddling a non-hour-aligned
 -- local boundary) is counted from raw. The sum is the raw count, whatever has materialized.
 -- depends: 0003_rollup_tables

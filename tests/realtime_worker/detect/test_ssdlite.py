@@ -63,9 +63,7 @@ def test_batch_equals_single_calls(detector: SsdliteDetector, frames: dict[int, 
         assert_same(result, detector.detect([image])[0])
 
 
-def test_cameras_of_different_sizes_share_a_batch(
-    detector: SsdliteDetector, frames: dict[int, np.ndarray]
-) -> None:
+def test_cameras_of_different_sizes_share_a_batch(detector: SsdliteDetector, frames: dict[int, np.ndarray]) -> None:
     small = cv2.resize(frames[400], (384, 288), interpolation=cv2.INTER_AREA)
     full, half = detector.detect([frames[100], small])
     assert_same(full, detector.detect([frames[100]])[0])
@@ -73,9 +71,7 @@ def test_cameras_of_different_sizes_share_a_batch(
     assert len(half) > 0 and (half.xyxy[:, [0, 2]] <= 384).all() and (half.xyxy[:, [1, 3]] <= 288).all()
 
 
-def test_pre_resize_matches_the_graphs_own_resize(
-    detector: SsdliteDetector, frames: dict[int, np.ndarray]
-) -> None:
+def test_pre_resize_matches_the_graphs_own_resize(detector: SsdliteDetector, frames: dict[int, np.ndarray]) -> None:
     # Feeding full frames lets the graph resize them itself: the reference for what detect() must reproduce.
     session = ort.InferenceSession(str(MODEL_PATH), providers=["CPUExecutionProvider"])
     for image in frames.values():
@@ -99,7 +95,7 @@ def test_unloadable_model_is_a_detector_error(tmp_path: Path) -> None:
     with pytest.raises(DetectorError, match="convert_ssdlite_to_onnx"):
         SsdliteDetector(model_path=tmp_path / "missing.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
-    with pytest.raises(DetectorError, match="junk.onnx"):
+    with pytest.raises(DetectorError, match=r"junk\.onnx"):
         SsdliteDetector(model_path=tmp_path / "junk.onnx")
 
 

@@ -1,0 +1,30 @@
+"""Worker config files for tests: the sample clip's geometry, any cameras, any database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LINES = [
+    {"id": "centre", "points": [[384, 140], [384, 330]], "sides": {"left": "east", "right": "west"}, "in": "east"},
+    {"id": "east-path", "points": [[590, 120], [560, 320]], "sides": {"left": "east", "right": "west"}, "in": "east"},
+]
+ZONES = [{"id": "footpath", "polygon": [[0, 180], [768, 150], [768, 330], [0, 330]]}]
+
+
+def camera(camera_id: str, source: str | Path, **overrides: Any) -> dict[str, Any]:
+    return {"id": camera_id, "site": "test-site", "source": str(source), "start_at": "2026-11-25T09:00:00Z",
+            "lines": LINES, "zones": ZONES, **overrides}
+
+
+def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> Path:
+    document = {
+        "sites": [{"id": "test-site", "name": "Test site", "timezone": "Europe/London"}],
+        "cameras": cameras,
+        "health": {"interval_s": 1.0, "metrics_port": None},
+        **sections,
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
