@@ -44,6 +44,16 @@ def database_url() -> str:
     return os.environ["CAMCOUNT_DATABASE_URL"]
 
 
+@pytest.fixture(scope="session")
+def yolo_weights() -> str:
+    """Real YOLOv8s weights whose class 0 ('Normal') is an upright person (AGPL: tests only)."""
+    cache = REPO / ".camcount" / "test-models"
+    done = subprocess.run(["scripts/fetch_test_weights.sh", str(cache)], cwd=REPO, capture_output=True, text=True)
+    if done.returncode:
+        pytest.fail(f"cannot fetch the test YOLO weights: {done.stderr.strip()[-300:]}")
+    return str(cache / "yolov8s-upright-person.pt")
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -83,3 +93,20 @@ def run_camcount(*args: str, env: dict[str, str] | None = None, timeout: float =
         [str(REPO / ".venv" / "bin" / "camcount"), *args], capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})}, cwd=REPO,
     )
+
+
+@pytest.fixture(scope="session")
+def short_clip(sample_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 300 frames (30 s at 10 fps) of the sample clip, for runs at native rate."""
+    import cv2
+
+    path = tmp_path_factory.mktemp("clips") / "vtest-30s.avi"
+    reader = cv2.VideoCapture(str(sample_video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for _ in range(300):
+        ok, image = reader.read()
+        assert ok
+        writer.write(image)
+    writer.release()
+    reader.release()
+    return path

@@ -1,4 +1,5 @@
-"""Real stream servers on loopback for source tests: RTSP (GStreamer, subprocess) and MJPEG (thread).
+"""Helpers for source tests: real stream servers on loopback (RTSP in a GStreamer subprocess,
+MJPEG in a thread) and a recorder for the events capture threads report.
 
 The RTSP server runs under the system interpreter, the only one that sees GStreamer's GI
 bindings (installed by scripts/install_system.sh); `rtsp_server_available()` tells tests whether
@@ -15,9 +16,11 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import cv2
 
@@ -49,7 +52,8 @@ class RtspServer:
         self.loop = loop
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()  # a pipe nobody reads could fill up and hang the server
+        # A file, not a pipe: a pipe nobody reads could fill up and hang the server.
+        self._log_path = Path(tempfile.gettempdir()) / f"camcount-rtsp-server-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -59,12 +63,13 @@ class RtspServer:
         """Launch the server and return once it accepts connections."""
         command = [SYSTEM_PYTHON, str(RTSP_SERVER_SCRIPT), "--file", str(self.file), "--port", str(self.port)]
         command += ["--mount", self.mount] + (["--loop"] if self.loop else [])
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self._log)
+        with open(self._log_path, "wb") as log:
+            self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                self._log.seek(0)
-                raise RuntimeError(f"rtsp_server.py exited with {self._process.returncode}: {self._log.read()!r}")
+                error = self._log_path.read_text(errors="replace").strip()
+                raise RuntimeError(f"rtsp_server.py exited with {self._process.returncode}: {error}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return self
@@ -97,7 +102,7 @@ class RtspServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-        self._log.close()
+        self._log_path.unlink(missing_ok=True)
 
 
 class MjpegServer:
@@ -170,3 +175,39 @@ class _MjpegHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence the per-request access log."""
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    camera_id: str
+    message: str
+    details: dict[str, Any]
+    at: float  # monotonic
+
+
+class EventLog:
+    """An `on_event` callback that remembers every event, with a way to wait for one."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, kind: str, camera_id: str, message: str, details: dict[str, Any]) -> None:
+        with self._cond:
+            self.events.append(Event(kind, camera_id, message, details, time.monotonic()))
+            self._cond.notify_all()
+
+    def kinds(self) -> list[str]:
+        with self._cond:
+            return [event.kind for event in self.events]
+
+    def wait_for(self, kind: str, timeout: float, after: int = 0) -> Event:
+        """The first `kind` event at or after position `after`; fails the test after `timeout` s."""
+        with self._cond:
+            found = self._cond.wait_for(lambda: self._find(kind, after) is not None, timeout)
+            assert found, f"no {kind} event within {timeout} s; got {self.kinds()}"
+            return self._find(kind, after)  # type: ignore[return-value]
+
+    def _find(self, kind: str, after: int) -> Event | None:
+        return next((event for event in self.events[after:] if event.kind == kind), None)

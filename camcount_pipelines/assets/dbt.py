@@ -35,7 +35,6 @@ from camcount.errors import ConfigError
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
-DBT_DOCS_INDEX = DBT_PROJECT_DIR / "target" / "index.html"
 
 
 def dbt_env() -> dict[str, str]:
@@ -109,6 +108,13 @@ def dbt_resource() -> CamcountDbtCliResource:
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
         global_config_flags=["--no-use-colors"],
     )
+
+
+def generate_docs(directory: Path) -> Path:
+    """Write the dbt docs site into `directory` and return its single-file page
+    (`static_index.html`, which opens from disk without a web server)."""
+    dbt_resource().cli(["docs", "generate", "--static"], target_path=directory).wait()
+    return directory / "static_index.html"
 
 
 # Materialize once any upstream (rollup partition, model, seed) updated, and nothing of it is

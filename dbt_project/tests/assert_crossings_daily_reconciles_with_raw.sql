@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_crossings_daily'}}}) }}
+-- Reported in Dagster as a check of fct_crossings_daily.
 -- fct_crossings_daily equals a count of the raw events for every settled key and local day:
 -- each of its hours was rolled up after its last raw event arrived (with a minute's margin for
 -- inserts still in flight), and raw still holds the whole day (retention drops old raw chunks).

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_crossings_hourly'}}}) }}
+-- Reported in Dagster as a check of fct_crossings_hourly.
 -- fct_crossings_hourly holds exactly the rollup's rows and counts. Rows the rollup recomputed
 -- after the mart's last build are pending, not wrong: the next build merges them.
 with built_until as (

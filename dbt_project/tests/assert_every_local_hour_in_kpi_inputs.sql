@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_site_daily_kpis'}}}) }}
+-- Reported in Dagster as a check of fct_site_daily_kpis.
 -- Every site-day in fct_site_daily_kpis was computed from every hour of its local day: 24 hours,
 -- or 23/25 on DST days, covering each local hour of day.
 with day_lengths as (

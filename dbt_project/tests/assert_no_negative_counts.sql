@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_site_daily_kpis'}}}) }}
+-- Reported in Dagster as a check of fct_site_daily_kpis.
 -- No count, sample or duration in the marts is negative.
 {%- set checks = [
     ('fct_crossings_hourly', ['crossings']),

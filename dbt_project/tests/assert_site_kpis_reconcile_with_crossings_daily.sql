@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_site_daily_kpis'}}}) }}
+-- Reported in Dagster as a check of fct_site_daily_kpis.
 -- The site KPIs' daily totals equal the sum of fct_crossings_daily over the site's cameras,
 -- lines and classes (days without crossings count zero).
 with daily as (

@@ -28,7 +28,7 @@ class MotionDetector:
     def __init__(
         self,
         min_area: int = 400,
-        history: int = 50,
+        history: int = 500,
         var_threshold: float = 16.0,
         close_px: int = 7,
     ) -> None:
@@ -37,6 +37,7 @@ class MotionDetector:
         `close_px`: gaps this small inside one person's mask are filled (bigger gaps split)."""
         self.class_names = {0: "person"}
         self.min_area = min_area
+        self._learning_rate = 1.0 / history
         self._subtractor = cv2.createBackgroundSubtractorMOG2(
             history=history, varThreshold=var_threshold, detectShadows=True
         )
@@ -49,7 +50,8 @@ class MotionDetector:
 
     def _detect_one(self, image: np.ndarray) -> Detections:
         # Foreground = pixels the background model does not explain (shadows excluded).
-        mask = (self._subtractor.apply(image) == _FOREGROUND).astype(np.uint8)
+        mask = self._subtractor.apply(image, learningRate=self._learning_rate) == _FOREGROUND
+        mask = mask.astype(np.uint8)
         # Opening removes sensor/compression speckle; closing fills holes inside a person.
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)

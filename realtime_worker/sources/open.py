@@ -36,6 +36,9 @@ _OPENCV_DEFAULT_OPTIONS = "buffer_size;1024000|max_delay;500000"
 # camera, all of it added to every reconnect. The rate is measured from arrivals instead.
 _FAST_PROBE = "fpsprobesize;2"
 
+# FFmpeg's tty demuxer "plays" any .txt file as frames of rendered text, with this codec.
+_TEXT_AS_VIDEO = "ansi"
+
 # Live decoding on one thread: no frame-threading delay (each extra thread adds a frame of
 # latency and one more read timeout before a stall is noticed), CPU time per frame is measurable,
 # and dozens of cameras do not each spawn a thread per core.
@@ -115,7 +118,14 @@ def open_capture(source: Source, open_timeout_s: float, read_timeout_s: float) -
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"cannot open {source.label}: {_open_failure_hint(source)}")
+    if source.kind is SourceKind.FILE and _fourcc(cap) == _TEXT_AS_VIDEO:
+        cap.release()
+        raise SourceError(f"cannot open {source.label}: it is a text file, not a video")
     return cap
+
+
+def _fourcc(cap: cv2.VideoCapture) -> str:
+    return int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("latin-1")
 
 
 def _open_failure_hint(source: Source) -> str:

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
-from polars.testing import assert_frame_equal
 import psycopg
 import pytest
+from polars.testing import assert_frame_equal
 
 from camcount_pipelines.rollups import DAILY_SOURCES, HOURLY_SOURCES
 from tests.realistic_data import RealisticData, insert_realistic_crossings

@@ -6,9 +6,6 @@ Their classes are {0: Normal, 1: Fall}; "Normal" is an upright person.
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,25 +19,7 @@ from realtime_worker.detect.yolo import REMEDY, YoloDetector
 from realtime_worker.types import Detections
 
 REPO = Path(__file__).resolve().parents[3]
-pytestmark = [
-    pytest.mark.yolo,
-    pytest.mark.skipif(importlib.util.find_spec("ultralytics") is None, reason="needs the yolo extra"),
-]
-
-
-@pytest.fixture(scope="session")
-def yolo_weights() -> str:
-    cache = REPO / ".camcount" / "test-models"
-    done = subprocess.run(
-        ["scripts/fetch_test_weights.sh", str(cache)],
-        cwd=REPO,
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        pytest.skip(f"cannot fetch the test weights: {done.stderr.strip()[-300:]}")
-    return str(cache / "yolov8s-upright-person.pt")
+pytestmark = pytest.mark.yolo
 
 
 @pytest.fixture(scope="module")
