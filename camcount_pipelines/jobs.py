@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from camcount_pipelines.assets.raw import RAW_TABLES
 from camcount_pipelines.assets.rollups import rollup_key
 from camcount_pipelines.rollups import DAILY_SOURCES, HOURLY_SOURCES
 
@@ -29,3 +30,19 @@ monthly_rollups_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(rollup_key("crossings_monthly")),
     executor_def=dg.in_process_executor,
 )
+archive_job = dg.define_asset_job(
+    "archive_job",
+    selection=dg.AssetSelection.assets(["ops", "raw_archive"], ["ops", "retention"]),
+    executor_def=dg.in_process_executor,
+    description="Archive old raw chunks to verified Parquet, then enforce retention.",
+)
+raw_checks_job = dg.define_asset_job(
+    "raw_checks_job",
+    selection=dg.AssetSelection.checks_for_assets(*(["raw", t] for t in RAW_TABLES)),
+    executor_def=dg.in_process_executor,
+    description="Checks on the raw tables: future timestamps, health gaps and freshness, active alerts.",
+)
+
+all_jobs = [
+    hourly_rollups_job, daily_rollups_job, weekly_rollups_job, monthly_rollups_job, archive_job, raw_checks_job,
+]

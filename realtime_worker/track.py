@@ -82,9 +82,7 @@ class _KalmanFilter:
         covariance = self._motion @ covariance @ self._motion.T + motion_cov
         return mean, covariance
 
-    def update(
-        self, mean: np.ndarray, covariance: np.ndarray, xyah: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def update(self, mean: np.ndarray, covariance: np.ndarray, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = mean[:, 3]
         pos = self._STD_POSITION * h
         std = np.stack([pos, pos, np.full_like(h, 1e-1), pos], axis=1)
@@ -155,9 +153,7 @@ class ByteTracker:
         # Step 4: unconfirmed tracks (born recently) against the high boxes left; an unconfirmed
         # track that misses a frame was a false positive and is dropped in step 6.
         unconfirmed = [t for t in self._tracks if not t.track_id]
-        _, high_left = self._match(
-            unconfirmed, boxes, high_left, scores, _UNCONFIRMED_MAX_COST, fuse_score=True
-        )
+        _, high_left = self._match(unconfirmed, boxes, high_left, scores, _UNCONFIRMED_MAX_COST, fuse_score=True)
 
         # Step 5: a new track for every confident high box that no track claimed.
         for i in high_left[scores[high_left] >= self.new_track_threshold]:
@@ -169,15 +165,11 @@ class ByteTracker:
 
         # Step 6: drop lost tracks beyond the buffer, unconfirmed tracks that missed, and duplicates.
         self._tracks = [
-            t
-            for t in self._tracks
-            if self._frame - t.end_frame <= (self.lost_track_buffer if t.track_id else 0)
+            t for t in self._tracks if self._frame - t.end_frame <= (self.lost_track_buffer if t.track_id else 0)
         ]
         self._remove_duplicates()
 
-        shown = sorted(
-            (t for t in self._tracks if t.track_id and t.state is _State.TRACKED), key=lambda t: t.det_index
-        )
+        shown = sorted((t for t in self._tracks if t.track_id and t.state is _State.TRACKED), key=lambda t: t.det_index)
         out = detections[np.array([t.det_index for t in shown], dtype=np.intp)]
         out.tracker_id = np.array([t.track_id for t in shown], dtype=np.int64)
         return out

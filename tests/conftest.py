@@ -1,7 +1,7 @@
 """Shared fixtures: a real TimescaleDB (embedded, or yours via CAMCOUNT_DATABASE_URL), migrated
 once per session, and the sample clip.
 
-With the embedded cluster, tests get their own database `camcount_test`, recreated each session,
+With the embedded cluster, tests get their own database `camcount_test_<pid>`, dropped afterwards,
 so a test run never touches demo data. With CAMCOUNT_DATABASE_URL set, tests run against that
 database and never start the embedded cluster; tests isolate themselves by using unique camera ids.
 """
@@ -24,24 +24,31 @@ from camcount.settings import user_database_url
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_VIDEO = REPO / "data" / "vtest.avi"
-TEST_DB = "camcount_test"
+# One database per pytest process, so concurrent runs on one machine never drop each other's.
+TEST_DB = f"camcount_test_{os.getpid()}"
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     """A migrated camcount database; also exported as CAMCOUNT_DATABASE_URL for subprocesses."""
-    if not user_database_url():
-        cluster = Cluster.default()
-        cluster.start()
-        with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{TEST_DB}"')
-        os.environ["CAMCOUNT_DATABASE_URL"] = cluster.url(TEST_DB)
+    if user_database_url():
+        migrate()
+        yield os.environ["CAMCOUNT_DATABASE_URL"]
+        return
+    cluster = Cluster.default()
+    cluster.start()
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    os.environ["CAMCOUNT_DATABASE_URL"] = cluster.url(TEST_DB)
     migrate()
-    return os.environ["CAMCOUNT_DATABASE_URL"]
+    yield os.environ["CAMCOUNT_DATABASE_URL"]
+    del os.environ["CAMCOUNT_DATABASE_URL"]
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

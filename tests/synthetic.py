@@ -202,18 +202,17 @@ class AmbiguousScene(ValueError):
 
 def line_truth(scene: Scene, line: LineSpec, hysteresis_px: float = HYSTERESIS_PX) -> LineTruth:
     """Crossings of `line` by the figures, from their anchors at every frame they exist."""
-    pts = np.asarray(line.points, np.float32)
+    pts = np.asarray(line.points, np.float64)
+    first, last = _unit(pts[1] - pts[0]), _unit(pts[-1] - pts[-2])
     # Everything on the viewer's left of the walked line, closed far away on that side. The
     # screen-left normal of a direction (dx, dy) is (dy, -dx): up for a rightward line.
     far = 4 * (WIDTH + HEIGHT)
-    ends = [(pts[1] - pts[0], pts[0]), (pts[-1] - pts[-2], pts[-1])]
-    normals = [np.array([d[1], -d[0]]) / np.hypot(*d) for d, _ in ends]
-    left_region = np.vstack([pts, pts[-1] + far * normals[1], pts[0] + far * normals[0]]).astype(np.float32)
+    far_left = [end + far * np.array([d[1], -d[0]]) for end, d in ((pts[-1], last), (pts[0], first))]
+    left_region = np.vstack([pts, *far_left]).astype(np.float32)
     dense = np.vstack(
         [np.linspace(a, b, math.ceil(np.hypot(*(b - a)) / 0.05) + 1)[:-1] for a, b in pairwise(pts)] + [pts[-1:]]
     )
     along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
-    outward = [-ends[0][0] / np.hypot(*ends[0][0]), ends[1][0] / np.hypot(*ends[1][0])]
     in_label = "left" if line.sides["left"] == line.in_side else "right"
 
     counts = Counter[str]()
@@ -229,7 +228,7 @@ def line_truth(scene: Scene, line: LineSpec, hysteresis_px: float = HYSTERESIS_P
             nearest = int(np.argmin(gaps))
             where = f"{line.line_id}: figure {index} at frame {frame} {anchor}"
             # Beyond an end: the nearest point is the end and the anchor is past its perpendicular.
-            past_end = [float(np.dot(p - end, out)) for (_, end), out in zip(ends, outward, strict=True)]
+            past_end = [float(np.dot(pts[0] - p, first)), float(np.dot(p - pts[-1], last))]
             near_end = [along[nearest], along[-1] - along[nearest]]
             for past, from_end in zip(past_end, near_end, strict=True):
                 if from_end < MARGIN_PX and abs(past) < MARGIN_PX:
@@ -261,7 +260,7 @@ def zone_truth(scene: Scene, zone: ZoneSpec) -> ZoneTruth:
         for index, figure in enumerate(scene.figures):
             anchor = figure.anchor(frame)
             if anchor is None:
-                if index in entered:
+                if entered.pop(index, None) is not None:
                     problems.append(f"{zone.zone_id}: figure {index} vanishes inside the zone")
                 continue
             distance = cv2.pointPolygonTest(polygon, anchor, True)
@@ -279,6 +278,10 @@ def zone_truth(scene: Scene, zone: ZoneSpec) -> ZoneTruth:
         problems.append(f"{zone.zone_id}: figures {sorted(entered)} are still inside at the end")
     _raise_if(problems)
     return ZoneTruth(enters, len(dwells), tuple(sorted(dwells)), tuple(sorted(peak.items())))
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.hypot(*vector)
 
 
 def _raise_if(problems: list[str]) -> None:

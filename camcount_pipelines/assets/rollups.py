@@ -8,6 +8,7 @@ import dagster as dg
 
 from camcount_pipelines import rollups
 from camcount_pipelines.assets.raw import raw_key
+from camcount_pipelines.checks import rollup_matches_raw
 from camcount_pipelines.partitions import DAILY, HOURLY, LOCAL_DAY_FROM_UTC_HOURS, MONTHLY, WEEKLY
 from camcount_pipelines.resources import TimescaleResource
 
@@ -25,12 +26,16 @@ def _hourly_asset(table: str) -> dg.AssetsDefinition:
         group_name="rollups",
         kinds={"timescaledb"},
         description=f"rollup.{table}: raw.{rollups.HOURLY_SOURCES[table]} per UTC hour.",
+        check_specs=[dg.AssetCheckSpec("matches_raw", asset=rollup_key(table))],
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         window = context.partition_time_window
         with timescale.connection() as conn:
             result = rollups.rollup_hours(conn, table, window.start, window.end)
-        return dg.MaterializeResult(metadata={"rows": result.rows, "ingest_seq": result.ingest_seq})
+            check = rollup_matches_raw(conn, table, window.start, window.end, result.ingest_seq)
+        return dg.MaterializeResult(
+            metadata={"rows": result.rows, "ingest_seq": result.ingest_seq}, check_results=[check]
+        )
 
     return _asset
 

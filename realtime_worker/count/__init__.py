@@ -29,9 +29,7 @@ class CountUpdate:
 class CameraCounter:
     """All counters of one camera behind one `update` per frame."""
 
-    def __init__(
-        self, camera_id: str, lines: Sequence[LineCounter] = (), zones: Sequence[ZoneCounter] = ()
-    ) -> None:
+    def __init__(self, camera_id: str, lines: Sequence[LineCounter] = (), zones: Sequence[ZoneCounter] = ()) -> None:
         for kind, counters, ids in (
             ("line", lines, [line.line_id for line in lines]),
             ("zone", zones, [zone.zone_id for zone in zones]),

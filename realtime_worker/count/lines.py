@@ -114,9 +114,7 @@ class LineCounter:
                 )
             state.side = side
         self._tracks = {
-            track_id: state
-            for track_id, state in self._tracks.items()
-            if at - state.last_seen <= self.forget_after_s
+            track_id: state for track_id, state in self._tracks.items() if at - state.last_seen <= self.forget_after_s
         }
         return events
 
@@ -130,8 +128,6 @@ def _validate_line(line_id: str, points: np.ndarray) -> None:
         raise ValueError(f"line {line_id!r}: needs at least 2 points, got {len(points)}")
     for i, (a, b) in enumerate(pairwise(points)):
         if segment_length(a, b) == 0:
-            raise ValueError(
-                f"line {line_id!r}: segment {i} has zero length (point {a.tolist()} is repeated)"
-            )
+            raise ValueError(f"line {line_id!r}: segment {i} has zero length (point {a.tolist()} is repeated)")
     if polyline_self_intersects(points):
         raise ValueError(f"line {line_id!r}: the polyline crosses or touches itself; its sides are ambiguous")

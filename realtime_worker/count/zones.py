@@ -85,9 +85,8 @@ class ZoneCounter:
 
         events: list[ZoneEvent] = []
         inside = point_in_polygon(tracks.anchors(self.anchor), self.polygon)
-        seen = set()
-        for i, track_id in enumerate(tracks.tracker_id.tolist()):
-            seen.add(track_id)
+        seen = tracks.tracker_id.tolist()
+        for i, track_id in enumerate(seen):
             visit = self._visits.get(track_id)
             if inside[i]:
                 if visit is None:
@@ -99,8 +98,8 @@ class ZoneCounter:
             elif visit is not None:
                 events.append(self._exit(track_id, at))
         # Tracks the tracker no longer reports have left once the grace period is over.
-        for track_id in [t for t, v in self._visits.items() if t not in seen]:
-            if at - self._visits[track_id].last_inside >= self.exit_grace_s:
+        for track_id, visit in list(self._visits.items()):
+            if track_id not in seen and at - visit.last_inside >= self.exit_grace_s:
                 events.append(self._exit(track_id, at))
 
         self._peak |= Counter(visit.class_name for visit in self._visits.values())

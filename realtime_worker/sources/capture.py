@@ -219,7 +219,8 @@ class CaptureThread:
             fps = _FALLBACK_FILE_FPS
         declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         bitrate = cap.get(cv2.CAP_PROP_BITRATE)
-        self._stats.bitrate_kbps = bitrate if bitrate > 0 else None
+        with self._stats.lock:
+            self._stats.bitrate_kbps = bitrate if bitrate > 0 else None
         last = -1  # position in this pass
         while not self._stopping.is_set():
             began = time.perf_counter()

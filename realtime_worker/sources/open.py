@@ -42,7 +42,7 @@ _TEXT_AS_VIDEO = "ansi"
 # Live decoding on one thread: no frame-threading delay (each extra thread adds a frame of
 # latency and one more read timeout before a stall is noticed), CPU time per frame is measurable,
 # and dozens of cameras do not each spawn a thread per core.
-LIVE_DECODE_THREADS = 1
+_LIVE_DECODE_THREADS = 1
 
 
 def rtsp_options(transport: str) -> str:
@@ -107,7 +107,7 @@ def open_capture(source: Source, open_timeout_s: float, read_timeout_s: float) -
         settings = {
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: round(open_timeout_s * 1000),
             cv2.CAP_PROP_READ_TIMEOUT_MSEC: round(read_timeout_s * 1000),
-            cv2.CAP_PROP_N_THREADS: LIVE_DECODE_THREADS,
+            cv2.CAP_PROP_N_THREADS: _LIVE_DECODE_THREADS,
         }
         params = [number for pair in settings.items() for number in pair]  # OpenCV's flat key, value list
         if source.kind is SourceKind.RTSP:

@@ -15,7 +15,6 @@ import pytest
 
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
-from camcount.settings import camcount_home
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
 from tests.conftest import REPO
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.fault
 @pytest.fixture(scope="module")
 def short_reference(database_url: str, short_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Counter:
     path = write_config(tmp_path_factory.mktemp("ref") / "w.yaml", [camera("short-ref", short_clip)])
-    summary = run_worker(load_config(path), database_url=database_url, home=camcount_home(), camera_ids=None,
+    summary = run_worker(load_config(path), database_url=database_url, home=path.parent, camera_ids=None,
                          stop=threading.Event())
     totals = line_totals(summary, "short-ref")
     assert sum(totals.values()) > 0, "the 30 s clip must contain crossings for these tests to mean anything"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import psycopg
 
-from camcount.settings import camcount_home
 from realtime_worker.config import load_config
 from realtime_worker.health import quality_score
 from realtime_worker.runner import Worker
@@ -26,7 +25,7 @@ def test_health_rows_and_metrics_during_a_run(
 ) -> None:
     path = write_config(tmp_path / "w.yaml", [camera(camera_id, short_clip, playback="native")],
                         health={"interval_s": 1.0, "metrics_port": 0})
-    worker = Worker(load_config(path), database_url=database_url, home=camcount_home())
+    worker = Worker(load_config(path), database_url=database_url, home=tmp_path)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()

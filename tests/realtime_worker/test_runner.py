@@ -9,7 +9,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from camcount.settings import camcount_home
 from realtime_worker.config import load_config
 from realtime_worker.runner import RunSummary, run_worker
 from tests.realtime_worker.worker_configs import camera, write_config
@@ -27,7 +26,7 @@ def db_totals(db: psycopg.Connection, camera_id: str) -> Counter[tuple[str, str]
 
 
 def run(config_path: Path, database_url: str) -> RunSummary:
-    return run_worker(load_config(config_path), database_url=database_url, home=camcount_home(),
+    return run_worker(load_config(config_path), database_url=database_url, home=config_path.parent,
                       camera_ids=None, stop=threading.Event())
 
 

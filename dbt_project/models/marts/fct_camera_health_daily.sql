@@ -74,12 +74,14 @@ changed_days as (
 ),
 
 daily as (
-    -- Samples and quality per camera-day (quality weighted by samples)
+    -- Samples and quality per camera-day (quality weighted by samples, rounded so that rebuilding
+    -- unchanged inputs gives identical rows whatever the float summation order)
     select
         changed_days.camera_id,
         changed_days.local_date,
         coalesce(sum(hourly.samples), 0) as samples,
-        sum(hourly.mean_quality * hourly.samples) / nullif(sum(hourly.samples), 0) as mean_quality,
+        round((sum(hourly.mean_quality * hourly.samples) / nullif(sum(hourly.samples), 0))::numeric, 4)
+            as mean_quality,
         max(hourly.max_e2e_ms_p95) as max_e2e_ms_p95,
         max(hourly.max_queue_depth) as max_queue_depth,
         coalesce(sum(hourly.dropped_frames), 0) as dropped_frames,

@@ -55,12 +55,13 @@ occupancy as (
 ),
 
 dwell as (
-    -- Mean dwell over every zone exit of the day
+    -- Mean dwell over every zone exit of the day (rounded: float sums vary with row order, and a
+    -- rebuild of unchanged inputs must give identical rows)
     select
         dwell.site_id,
         dwell.local_date,
         sum(dwell.exits) as zone_exits,
-        sum(dwell.total_dwell_s) / nullif(sum(dwell.exits), 0) as mean_dwell_s
+        round((sum(dwell.total_dwell_s) / nullif(sum(dwell.exits), 0))::numeric, 3) as mean_dwell_s
     from {{ ref('fct_dwell_hourly') }} as dwell
     inner join days on days.site_id = dwell.site_id and days.local_date = dwell.local_date
     group by dwell.site_id, dwell.local_date

@@ -1,0 +1,161 @@
+"""Live sources ride out outages: reconnect with backoff, give up per budget, never leak passwords."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from camcount.errors import ConfigError, SourceError
+from realtime_worker.sources import CaptureThread, SourceEvent, SourceKind, backoff_delay, mask_url, parse_source
+from tests.conftest import free_port
+from tests.streams import EventLog, RtspServer, rtsp_server_available
+
+needs_rtsp = pytest.mark.skipif(not rtsp_server_available(), reason="needs GStreamer's RTSP server (make setup)")
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("rtsp://admin:s3cret@10.0.0.7:554/stream1", "rtsp://admin:***@10.0.0.7:554/stream1"),
+        ("rtsp://admin:p@ss:w0rd@cam.local/live", "rtsp://admin:***@cam.local/live"),  # unencoded @ and :
+        ("http://viewer:pw@10.0.0.8/video.mjpg?resolution=720", "http://viewer:***@10.0.0.8/video.mjpg?resolution=720"),
+        (
+            "rtsp://10.0.0.9/cam?user=admin&password=s3cret&channel=1",
+            "rtsp://10.0.0.9/cam?user=admin&password=***&channel=1",
+        ),
+        ("http://cam/stream?token=abc123", "http://cam/stream?token=***"),
+        ("rtsp://admin@10.0.0.7/stream1", "rtsp://admin@10.0.0.7/stream1"),  # no password to hide
+        ("data/vtest.avi", "data/vtest.avi"),
+        (0, "0"),
+    ],
+)
+def test_mask_url_hides_passwords(url: str | int, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "target"),
+    [
+        ("data/vtest.avi", SourceKind.FILE, "data/vtest.avi"),
+        ("file:///srv/clips/gate%201.mp4", SourceKind.FILE, "/srv/clips/gate 1.mp4"),
+        ("rtsp://u:p@cam/s", SourceKind.RTSP, "rtsp://u:p@cam/s"),
+        ("https://cam/video.mjpg", SourceKind.HTTP, "https://cam/video.mjpg"),
+        ("webcam:1", SourceKind.WEBCAM, 1),
+        ("0", SourceKind.WEBCAM, 0),
+        (2, SourceKind.WEBCAM, 2),
+    ],
+)
+def test_parse_source_kinds(url: str | int, kind: SourceKind, target: str | int) -> None:
+    source = parse_source(url)
+    assert (source.kind, source.target, source.live) == (kind, target, kind is not SourceKind.FILE)
+
+
+def test_parse_source_rejects_bad_specs() -> None:
+    assert parse_source("rtsp://cam/s").transport == "tcp"
+    assert parse_source("rtsp://cam/s", "udp").transport == "udp"
+    for url, transport in [("rtsp://cam/s", "quic"), ("data/vtest.avi", "tcp"), ("rtmp://u:pw@cam/live", None)]:
+        with pytest.raises(ConfigError) as raised:
+            parse_source(url, transport)
+        assert "pw@" not in str(raised.value)
+
+
+def test_backoff_has_full_jitter_under_an_exponential_ceiling() -> None:
+    rng = random.Random(7)
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (4, 4.0), (7, 30.0), (5_000, 30.0)]:
+        delays = [backoff_delay(attempt, 0.5, 30.0, rng) for _ in range(500)]
+        assert 0 <= min(delays) < 0.1 * ceiling  # full jitter reaches down to zero...
+        assert 0.9 * ceiling < max(delays) <= ceiling  # ...and up to the ceiling
+
+
+@pytest.mark.parametrize("budget", [{"max_attempts": 3}, {"max_outage_s": 1.0}])
+def test_unreachable_camera_fails_after_its_budget(
+    budget: dict, events: EventLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/cam"  # nothing listens there
+    caplog.set_level(logging.INFO, logger="realtime_worker.sources")
+    began = time.monotonic()
+    capture = CaptureThread("gate", url, backoff_initial_s=0.05, backoff_max_s=0.2, on_event=events, **budget).start()
+    assert list(capture) == []
+    assert time.monotonic() - began < 10
+
+    assert isinstance(capture.error, SourceError)
+    message = str(capture.error)
+    assert "gate" in message and "rtsp://admin:***@127.0.0.1" in message and "giving up" in message
+    assert events.kinds()[0] == SourceEvent.DOWN and events.kinds()[-1] == SourceEvent.FAILED
+    if "max_attempts" in budget:
+        assert "3 failed attempt(s)" in message
+    everything = message + repr(events.events) + caplog.text
+    assert "hunter2" not in everything
+
+
+def test_a_failing_event_callback_does_not_stop_the_camera() -> None:
+    def broken_sink(*_: object) -> None:
+        raise RuntimeError("database down")
+
+    capture = CaptureThread(
+        "gate", f"rtsp://127.0.0.1:{free_port()}/cam", backoff_initial_s=0.05, max_attempts=3, on_event=broken_sink
+    ).start()
+    assert list(capture) == []
+    assert isinstance(capture.error, SourceError) and "3 failed attempt(s)" in str(capture.error)
+
+
+@needs_rtsp
+@pytest.mark.fault
+def test_rtsp_server_restart_reconnects_within_seconds(sample_video: Path, events: EventLog) -> None:
+    with RtspServer(sample_video) as server:
+        capture = CaptureThread(
+            "gate", server.url, backoff_initial_s=0.2, backoff_max_s=1.0, stall_timeout_s=3, on_event=events
+        ).start()
+        try:
+            before = capture.get(timeout=15)
+            assert before is not None
+            server.stop()
+            events.wait_for(SourceEvent.DOWN, timeout=5)
+            time.sleep(2)  # the outage: reconnect attempts fail meanwhile
+            back_at = time.monotonic()
+            server.start()
+            recovered = events.wait_for(SourceEvent.RECOVERED, timeout=10)
+            after = capture.get(timeout=5)
+        finally:
+            capture.stop()
+
+    reconnect_s = recovered.at - back_at
+    print(f"reconnected {reconnect_s:.2f} s after the RTSP server came back")
+    assert reconnect_s < 5
+    assert events.kinds()[:2] == [SourceEvent.DOWN, SourceEvent.RECOVERED]
+    assert recovered.details["attempts"] >= 1
+    assert after is not None and after.index > before.index
+    assert capture.stats().reconnects == 1 and capture.error is None
+
+
+@needs_rtsp
+@pytest.mark.fault
+def test_stalled_stream_is_dropped_and_reconnected(sample_video: Path, events: EventLog) -> None:
+    """A hung camera keeps its connection open but sends nothing: only the stall timeout notices."""
+    with RtspServer(sample_video) as server:
+        capture = CaptureThread(
+            "gate",
+            server.url,
+            open_timeout_s=2,
+            stall_timeout_s=1.5,
+            backoff_initial_s=0.2,
+            backoff_max_s=0.5,
+            on_event=events,
+        ).start()
+        try:
+            assert capture.get(timeout=15) is not None
+            server.pause()
+            frozen_at = time.monotonic()
+            down = events.wait_for(SourceEvent.DOWN, timeout=10)
+            server.resume()
+            events.wait_for(SourceEvent.RECOVERED, timeout=15)
+        finally:
+            server.resume()
+            capture.stop()
+
+    assert "stalled" in down.details["reason"]
+    assert 1.0 < down.at - frozen_at < 6  # noticed after about stall_timeout_s, not OpenCV's multiple of it
