@@ -2,6 +2,8 @@
 still in progress (plus the previous one, for late data); reports run once every timezone's
 day (or week) is over; archival and retention run nightly."""
 
+from typing import Any
+
 import dagster as dg
 
 from camcount_pipelines import jobs
@@ -11,7 +13,7 @@ RUNNING = dg.DefaultScheduleStatus.RUNNING
 
 
 def _recent_partitions_schedule(
-    job: dg.UnresolvedAssetJobDefinition, partitions: dg.TimeWindowPartitionsDefinition, cron: str, count: int
+    job: Any, partitions: dg.TimeWindowPartitionsDefinition, cron: str, count: int
 ) -> dg.ScheduleDefinition:
     @dg.schedule(job=job, cron_schedule=cron, default_status=RUNNING, name=f"{job.name}_schedule")
     def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
