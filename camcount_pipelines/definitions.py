@@ -6,6 +6,7 @@ from camcount_pipelines import checks, jobs
 from camcount_pipelines.alerting import AlertRules
 from camcount_pipelines.assets.archive import raw_archive
 from camcount_pipelines.assets.raw import raw_assets
+from camcount_pipelines.assets.reports import daily_report, weekly_report
 from camcount_pipelines.assets.retention import retention
 from camcount_pipelines.assets.rollups import calendar_rollups, daily_rollups, hourly_rollups
 from camcount_pipelines.resources import TimescaleResource
@@ -15,7 +16,8 @@ from camcount_pipelines.sensors.ingest import ingest_sensor
 from camcount_pipelines.sensors.observe import platform_events_sensor, raw_observation_sensor
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *hourly_rollups, *daily_rollups, *calendar_rollups, raw_archive, retention],
+    assets=[*raw_assets, *hourly_rollups, *daily_rollups, *calendar_rollups, raw_archive, retention,
+            daily_report, weekly_report],
     asset_checks=[*checks.raw_checks, *checks.rollup_freshness_checks],
     jobs=jobs.all_jobs,
     schedules=schedules,

@@ -43,6 +43,16 @@ raw_checks_job = dg.define_asset_job(
     description="Checks on the raw tables: future timestamps, health gaps and freshness, active alerts.",
 )
 
+daily_report_job = dg.define_asset_job(
+    "daily_report_job", selection=dg.AssetSelection.assets(["reports", "daily_kpis"]),
+    executor_def=dg.in_process_executor,
+)
+weekly_report_job = dg.define_asset_job(
+    "weekly_report_job", selection=dg.AssetSelection.assets(["reports", "weekly_kpis"]),
+    executor_def=dg.in_process_executor,
+)
+
 all_jobs = [
     hourly_rollups_job, daily_rollups_job, weekly_rollups_job, monthly_rollups_job, archive_job, raw_checks_job,
+    daily_report_job, weekly_report_job,
 ]

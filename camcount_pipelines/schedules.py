@@ -13,11 +13,11 @@ RUNNING = dg.DefaultScheduleStatus.RUNNING
 
 
 def _recent_partitions_schedule(
-    job: Any, partitions: dg.TimeWindowPartitionsDefinition, cron: str, count: int
+    job: Any, partitions: dg.TimeWindowPartitionsDefinition, cron: str, window: slice
 ) -> dg.ScheduleDefinition:
     @dg.schedule(job=job, cron_schedule=cron, default_status=RUNNING, name=f"{job.name}_schedule")
     def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-        keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)[-count:]
+        keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)[window]
         stamp = context.scheduled_execution_time.isoformat()
         return [dg.RunRequest(run_key=f"{key}@{stamp}", partition_key=key) for key in keys]
 
@@ -25,12 +25,13 @@ def _recent_partitions_schedule(
 
 
 schedules = [
-    # Local "today" spans three UTC dates around the world; end_offset=2 adds tomorrow's key.
-    _recent_partitions_schedule(jobs.daily_rollups_job, DAILY, "10 * * * *", count=4),
-    _recent_partitions_schedule(jobs.weekly_rollups_job, WEEKLY, "20 * * * *", count=3),
-    _recent_partitions_schedule(jobs.monthly_rollups_job, MONTHLY, "25 * * * *", count=3),
-]
-schedules += [
+    # Keys end with end_offset=2's "tomorrow": local today spans three UTC dates around the world.
+    _recent_partitions_schedule(jobs.daily_rollups_job, DAILY, "10 * * * *", slice(-4, None)),
+    _recent_partitions_schedule(jobs.weekly_rollups_job, WEEKLY, "20 * * * *", slice(-3, None)),
+    _recent_partitions_schedule(jobs.monthly_rollups_job, MONTHLY, "25 * * * *", slice(-3, None)),
+    # At 13:00 UTC every timezone's previous day is over (UTC-12 is the last); Mondays for weeks.
+    _recent_partitions_schedule(jobs.daily_report_job, DAILY, "40 13 * * *", slice(-3, -2)),
+    _recent_partitions_schedule(jobs.weekly_report_job, WEEKLY, "50 13 * * 1", slice(-3, -2)),
     dg.ScheduleDefinition(job=jobs.archive_job, cron_schedule="30 3 * * *", default_status=RUNNING),
     dg.ScheduleDefinition(job=jobs.raw_checks_job, cron_schedule="*/10 * * * *", default_status=RUNNING),
 ]
