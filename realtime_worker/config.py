@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from camcount.errors import ConfigError
-from realtime_worker.count.geometry import polygon_self_intersects, segment_length
+from realtime_worker.count.geometry import polygon_self_intersects, polyline_self_intersects, segment_length
 from realtime_worker.types import Anchor
 
 Point = tuple[float, float]
@@ -61,6 +61,8 @@ class LineConfig(_Model):
         for a, b in zip(self.points, self.points[1:], strict=False):
             if segment_length(a, b) == 0:
                 raise ValueError(f"line has a zero-length segment at {list(a)}")
+        if polyline_self_intersects(self.points):
+            raise ValueError("line crosses itself; a polyline must not loop back over its own segments")
         if set(self.sides) != {"left", "right"} or len(set(self.sides.values())) != 2:
             raise ValueError("sides must name both sides differently, e.g. {left: north, right: south}")
         if self.in_side not in self.sides.values():

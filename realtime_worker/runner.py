@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +21,7 @@ from camcount.db import connect
 from camcount.errors import DatabaseError, SourceError
 from realtime_worker.config import CameraConfig, WorkerConfig
 from realtime_worker.count import CameraCounter, CountUpdate, LineCounter, ZoneCounter
-from realtime_worker.detect import Detector, load_detector
+from realtime_worker.detect import PER_CAMERA_BACKENDS, Detector, load_detector
 from realtime_worker.health import HealthTracker
 from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
@@ -29,7 +29,7 @@ from realtime_worker.sink import EventSink
 from realtime_worker.sink.rows import TableRow, crossing_row, event_id, occupancy_row, zone_event_row
 from realtime_worker.sources import CaptureThread, parse_source
 from realtime_worker.track import ByteTracker
-from realtime_worker.types import Frame
+from realtime_worker.types import Detections, Frame
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class _Camera:
 
     config: CameraConfig
     capture: CaptureThread
+    detector: Detector  # shared by every camera, except for per-camera (stateful) backends
     tracker: ByteTracker
     counter: CameraCounter
     health: HealthTracker
@@ -74,7 +75,8 @@ class Worker:
     ) -> None:
         self.config = config
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
-        self.detector = detector or build_detector(config)
+        per_camera = config.detector.backend in PER_CAMERA_BACKENDS
+        self._shared_detector = None if per_camera else detector or build_detector(config)
         self.on_frames = on_frames
         self.sink = EventSink(
             database_url, config.sink.spool_dir or home / "spool",
@@ -119,6 +121,7 @@ class Worker:
         return _Camera(
             config=cfg,
             capture=capture,
+            detector=self._shared_detector or build_detector(self.config),
             tracker=ByteTracker(
                 high_threshold=tracker_cfg.high_threshold, low_threshold=tracker_cfg.low_threshold,
                 new_track_threshold=tracker_cfg.new_track_threshold, match_iou=tracker_cfg.match_iou,
@@ -184,11 +187,19 @@ class Worker:
             self._drain_events()
 
     def _process(self, batch: list[tuple[_Camera, Frame]]) -> None:
-        # Detect every camera's frame in one forward pass.
-        started = time.perf_counter()
-        detections = self.detector.detect([frame.image for _, frame in batch])
-        inference_ms = (time.perf_counter() - started) * 1000
-        for (camera, frame), dets in zip(batch, detections, strict=True):
+        # Detect: one forward pass per detector, i.e. every camera's frame at once when shared.
+        by_detector: dict[int, list[tuple[_Camera, Frame]]] = defaultdict(list)
+        for camera, frame in batch:
+            by_detector[id(camera.detector)].append((camera, frame))
+        for group in by_detector.values():
+            started = time.perf_counter()
+            detections = group[0][0].detector.detect([frame.image for _, frame in group])
+            self._track_and_count(group, detections, (time.perf_counter() - started) * 1000)
+
+    def _track_and_count(
+        self, group: list[tuple[_Camera, Frame]], detections: list[Detections], inference_ms: float
+    ) -> None:
+        for (camera, frame), dets in zip(group, detections, strict=True):
             # Track and count with this camera's own state only.
             tracks = camera.tracker.update(dets)
             self._emit(camera, camera.counter.update(tracks, frame.captured_at))

@@ -12,9 +12,12 @@ from pathlib import Path
 from camcount.errors import ConfigError, DetectorError
 from realtime_worker.detect.base import Detector
 
-BACKENDS = ("ssdlite", "ultralytics")
+BACKENDS = ("ssdlite", "ultralytics", "motion")
+# Backends that learn from the frames they see (a background model): one instance per camera,
+# fed only that camera's frames in order, so they cannot be batched across cameras.
+PER_CAMERA_BACKENDS = frozenset({"motion"})
 
-__all__ = ["BACKENDS", "Detector", "load_detector"]
+__all__ = ["BACKENDS", "PER_CAMERA_BACKENDS", "Detector", "load_detector"]
 
 
 def load_detector(
@@ -52,4 +55,8 @@ def load_detector(
             imgsz=imgsz,
             class_aliases=class_aliases,
         )
+    if backend == "motion":
+        from realtime_worker.detect.motion import MotionDetector
+
+        return MotionDetector()
     raise ConfigError(f"unknown detector.backend {backend!r}: use one of {', '.join(BACKENDS)}")

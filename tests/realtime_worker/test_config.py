@@ -43,6 +43,8 @@ def test_valid_config_substitutes_env(tmp_path: Path, monkeypatch: pytest.Monkey
         (lambda t: t.replace("[[0, 10], [100, 10]]", "[[5, 5], [5, 5]]"), "cameras[0].lines[0]: line has a zero-length"),
         (lambda t: t.replace("[[0, 0], [50, 0], [50, 50], [0, 50]]", "[[0, 0], [50, 50], [50, 0], [0, 50]]"),
          "cameras[0].zones[0]: zone polygon intersects itself"),
+        (lambda t: t.replace("[[0, 10], [100, 10]]", "[[0, 0], [100, 100], [100, 0], [0, 100]]"),
+         "cameras[0].lines[0]: line crosses itself"),
         (lambda t: t.replace("site: campus", "site: elsewhere"), "unknown site 'elsewhere'"),
         (lambda t: t.replace("in: north", "in: east"), "in: 'east' is not one of the side names"),
         (lambda t: t.replace("timezone: Europe/London", "timezone: Mars/Olympus"), "sites[0].timezone"),
