@@ -40,7 +40,8 @@ def test_valid_config_substitutes_env(tmp_path: Path, monkeypatch: pytest.Monkey
     ("mutate", "expected"),
     [
         (lambda t: t.replace("cameras:", "cameras: [oops"), "invalid YAML"),
-        (lambda t: t.replace("[[0, 10], [100, 10]]", "[[5, 5], [5, 5]]"), "cameras[0].lines[0]: line has a zero-length"),
+        (lambda t: t.replace("[[0, 10], [100, 10]]", "[[5, 5], [5, 5]]"),
+         "cameras[0].lines[0]: line has a zero-length"),
         (lambda t: t.replace("[[0, 0], [50, 0], [50, 50], [0, 50]]", "[[0, 0], [50, 50], [50, 0], [0, 50]]"),
          "cameras[0].zones[0]: zone polygon intersects itself"),
         (lambda t: t.replace("[[0, 10], [100, 10]]", "[[0, 0], [100, 100], [100, 0], [0, 100]]"),
@@ -52,7 +53,9 @@ def test_valid_config_substitutes_env(tmp_path: Path, monkeypatch: pytest.Monkey
         (lambda t: t, "cameras[0].source: environment variable CAM_PASSWORD is not set"),
     ],
 )
-def test_bad_config_names_key_and_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mutate, expected: str) -> None:
+def test_bad_config_names_key_and_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mutate, expected: str
+) -> None:
     if expected.startswith("cameras[0].source"):
         monkeypatch.delenv("CAM_PASSWORD", raising=False)
     else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,23 +14,10 @@ import pytest
 
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
-from realtime_worker.config import load_config
-from realtime_worker.runner import run_worker
 from tests.conftest import REPO
-from tests.realtime_worker.test_runner import db_totals, line_totals
-from tests.realtime_worker.worker_configs import camera, write_config
+from tests.realtime_worker.worker_configs import camera, db_totals, write_config
 
 pytestmark = pytest.mark.fault
-
-
-@pytest.fixture(scope="module")
-def short_reference(database_url: str, short_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Counter:
-    path = write_config(tmp_path_factory.mktemp("ref") / "w.yaml", [camera("short-ref", short_clip)])
-    summary = run_worker(load_config(path), database_url=database_url, home=path.parent, camera_ids=None,
-                         stop=threading.Event())
-    totals = line_totals(summary, "short-ref")
-    assert sum(totals.values()) > 0, "the 30 s clip must contain crossings for these tests to mean anything"
-    return totals
 
 
 def start_worker(config: Path, home: Path, database_url: str) -> subprocess.Popen:

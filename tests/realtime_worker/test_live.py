@@ -17,9 +17,7 @@ import pytest
 
 from realtime_worker.config import load_config
 from realtime_worker.runner import Worker
-from tests.realtime_worker.test_faults import short_reference  # noqa: F401  (module fixture)
-from tests.realtime_worker.test_runner import db_totals, line_totals
-from tests.realtime_worker.worker_configs import camera, write_config
+from tests.realtime_worker.worker_configs import camera, db_totals, line_totals, write_config
 from tests.streams import MjpegServer, RtspServer
 
 LIVE_TOLERANCE = 2

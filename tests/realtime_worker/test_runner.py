@@ -7,34 +7,15 @@ from collections import Counter
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from realtime_worker.config import load_config
 from realtime_worker.runner import RunSummary, run_worker
-from tests.realtime_worker.worker_configs import camera, write_config
-
-
-def line_totals(summary: RunSummary, camera_id: str) -> Counter[tuple[str, str]]:
-    return Counter({(line, direction): n for (cam, line, direction, _), n in summary.crossings.items()
-                    if cam == camera_id})
-
-
-def db_totals(db: psycopg.Connection, camera_id: str) -> Counter[tuple[str, str]]:
-    rows = db.execute("SELECT line_id, direction, count(*) FROM raw.crossing_events WHERE camera_id = %s "
-                      "GROUP BY 1, 2", (camera_id,)).fetchall()
-    return Counter({(line, direction): n for line, direction, n in rows})
+from tests.realtime_worker.worker_configs import camera, db_totals, line_totals, write_config
 
 
 def run(config_path: Path, database_url: str) -> RunSummary:
     return run_worker(load_config(config_path), database_url=database_url, home=config_path.parent,
                       camera_ids=None, stop=threading.Event())
-
-
-@pytest.fixture(scope="module")
-def reference(database_url: str, sample_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Counter:
-    """Counts of one uninterrupted, single-camera run over the sample clip."""
-    path = write_config(tmp_path_factory.mktemp("ref") / "w.yaml", [camera("ref-alone", sample_video)])
-    return line_totals(run(path, database_url), "ref-alone")
 
 
 def test_sample_clip_counts_equal_database_rows_and_rerun_adds_none(

@@ -10,8 +10,7 @@ import pytest
 
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
-from tests.realtime_worker.test_runner import db_totals, line_totals
-from tests.realtime_worker.worker_configs import camera, write_config
+from tests.realtime_worker.worker_configs import camera, db_totals, line_totals, write_config
 
 pytestmark = pytest.mark.yolo
 

@@ -1,11 +1,15 @@
-"""Worker config files for tests: the sample clip's geometry, any cameras, any database."""
+"""Worker config files for tests (the sample clip's geometry, any cameras) and count helpers."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
+
+from realtime_worker.runner import RunSummary
 
 LINES = [
     {"id": "centre", "points": [[384, 140], [384, 330]], "sides": {"left": "east", "right": "west"}, "in": "east"},
@@ -28,3 +32,16 @@ def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> 
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+def line_totals(summary: RunSummary, camera_id: str) -> Counter[tuple[str, str]]:
+    """What the worker reported for one camera: crossings per (line, direction)."""
+    return Counter({(line, direction): n for (cam, line, direction, _), n in summary.crossings.items()
+                    if cam == camera_id})
+
+
+def db_totals(db: psycopg.Connection, camera_id: str) -> Counter[tuple[str, str]]:
+    """What the database holds for one camera: crossings per (line, direction)."""
+    rows = db.execute("SELECT line_id, direction, count(*) FROM raw.crossing_events WHERE camera_id = %s "
+                      "GROUP BY 1, 2", (camera_id,)).fetchall()
+    return Counter({(line, direction): n for line, direction, n in rows})
