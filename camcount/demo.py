@@ -11,10 +11,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
+import warnings
 from pathlib import Path
 
 import click
+from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
@@ -28,6 +31,7 @@ from realtime_worker.runner import run_worker
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "docs" / "examples" / "worker.yaml"
+UI_ADDRESS = ("--host", "127.0.0.1", "--port", "3000")  # the UI never listens beyond this machine
 console = Console()
 
 
@@ -48,18 +52,94 @@ def demo(no_ui: bool) -> None:
     console.print(f"frames processed: {sum(summary.frames.values())}")
 
     console.rule("3. rollups, marts and report (Dagster)")
-    from camcount_pipelines.demo import materialize_for_demo
-
-    materialize_for_demo(home / "dagster")
+    _materialize(home)
 
     console.rule("4. summary")
     _print_database_summary()
     if no_ui or os.environ.get("CAMCOUNT_DEMO_NO_UI") == "1":
         return
     console.rule("5. live cameras + Dagster UI")
-    from camcount_pipelines.demo import serve_ui_with_live_cameras
+    _serve_ui_with_live_cameras(home)
 
-    serve_ui_with_live_cameras(home, REPO)
+
+def _materialize(home: Path) -> None:
+    """Run the Dagster jobs for exactly the partitions the sample clip touched, recorded in the
+    instance, so the UI shows these runs and the sensors pick up from there."""
+    import dagster as dg
+
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)  # API-status notes for developers, not users
+    from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource, generate_docs
+    from camcount_pipelines.definitions import defs
+    from camcount_pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home(home / "dagster")
+    with connect() as conn:
+        hours = [row[0] for row in conn.execute(
+            """SELECT DISTINCT to_char(time_bucket('1 hour', time) AT TIME ZONE 'UTC', 'YYYY-MM-DD-HH24:00')
+               FROM (SELECT time FROM raw.crossing_events UNION ALL SELECT time FROM raw.zone_occupancy
+                     UNION ALL SELECT time FROM raw.stream_health) AS t ORDER BY 1""")]
+        days, weeks, months = (sorted({row[i] for row in conn.execute(
+            """SELECT DISTINCT to_char(d, 'YYYY-MM-DD'), to_char(date_trunc('week', d), 'YYYY-MM-DD'),
+                      to_char(date_trunc('month', d), 'YYYY-MM-DD')
+               FROM (SELECT (e.time AT TIME ZONE s.timezone)::date AS d
+                     FROM raw.crossing_events e JOIN ops.cameras c USING (camera_id)
+                     JOIN ops.sites s USING (site_id)) AS local_days""")}) for i in range(3))
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    with dg.DagsterInstance.get() as instance:
+        for job, partitions in (("hourly_rollups_job", hours), ("daily_rollups_job", days),
+                                ("weekly_rollups_job", weeks), ("monthly_rollups_job", months)):
+            for partition in partitions:
+                result = defs.resolve_job_def(job).execute_in_process(
+                    instance=instance, partition_key=partition, run_config=quiet)
+                console.print(f"{job} [{partition}]: {'ok' if result.success else 'FAILED'}")
+        marts = dg.materialize([camcount_dbt_assets], resources={"dbt": dbt_resource()}, instance=instance,
+                               run_config=quiet)
+        console.print(f"dbt build (marts + tests): {'ok' if marts.success else 'FAILED'}")
+        for day in days:
+            report = defs.resolve_job_def("daily_report_job").execute_in_process(
+                instance=instance, partition_key=day, run_config=quiet)
+            console.print(f"daily KPI report [{day}]: {'ok' if report.success else 'FAILED'}")
+    docs = generate_docs(home / "dbt-docs")
+    console.print(f"KPI reports: {home / 'reports'}")
+    console.print(f"dbt docs (static site, open in a browser): {docs}")
+
+
+def _serve_ui_with_live_cameras(home: Path) -> None:
+    """Two looping cameras stream the clip live while `dagster dev` serves the UI on 127.0.0.1:3000;
+    sensors roll the new data up and keep the marts fresh. Ctrl-C stops everything."""
+    import subprocess
+
+    import yaml
+
+    live = yaml.safe_load(DEMO_CONFIG.read_text())
+    template = live["cameras"][0]
+    live["cameras"] = [
+        {**template, "id": f"plaza-live-{n}", "name": f"Plaza live {n}", "playback": "native", "loop": True,
+         "start_at": None} for n in (1, 2)
+    ]
+    live_config = home / "demo" / "live.yaml"
+    live_config.parent.mkdir(parents=True, exist_ok=True)
+    live_config.write_text(yaml.safe_dump(live, sort_keys=False))
+    env = {**os.environ, "DAGSTER_HOME": str(home / "dagster"), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    worker = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "worker", "run", "--config", str(live_config)],
+                              cwd=REPO, env=env)
+    ui = subprocess.Popen([str(REPO / ".venv/bin/dagster"), "dev", "-w", "workspace.yaml", *UI_ADDRESS],
+                          cwd=REPO, env=env, start_new_session=True)
+    console.print("Dagster UI: http://127.0.0.1:3000  (live cameras plaza-live-1/2 streaming; Ctrl-C to stop)")
+    try:
+        ui.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.terminate()  # SIGTERM: the worker flushes its last rows
+        if ui.poll() is None:
+            os.killpg(ui.pid, signal.SIGTERM)  # dagster dev, its webserver and its daemon
+        for process in (worker, ui):
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _print_database_summary() -> None:
@@ -69,11 +149,13 @@ def _print_database_summary() -> None:
                       count(*) FILTER (WHERE direction = 'in'), count(*) FILTER (WHERE direction = 'out')
                FROM raw.crossing_events GROUP BY 1, 2 ORDER BY 1, 2"""
         ).fetchall()
-        tables = ["raw.crossing_events", "raw.zone_events", "raw.zone_occupancy", "raw.stream_health",
-                  "raw.platform_events", "rollup.crossings_hourly"]
-        marts = [f"marts.{name}" for (name,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1")]
-        counts = [(t, conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables + marts]
+        tables = conn.execute(
+            """SELECT table_schema, table_name FROM information_schema.tables
+               WHERE table_schema IN ('raw', 'rollup', 'marts') AND table_type = 'BASE TABLE'
+               ORDER BY array_position(ARRAY['raw', 'rollup', 'marts'], table_schema::text), table_name""").fetchall()
+        counts = [(f"{schema}.{name}", conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))).fetchone()[0])
+            for schema, name in tables]
     lines = Table(title="crossings in the database")
     for column in ("camera", "line", "in", "out"):
         lines.add_column(column)

@@ -11,9 +11,18 @@ from camcount_pipelines.assets.raw import RAW_TABLES, raw_key
 from camcount_pipelines.resources import TimescaleResource
 
 
+def chunk_bounds(cutoff: datetime, config: dg.Config) -> tuple[datetime, datetime | None]:
+    """The cutoff, narrowed by a config's optional ISO `older_than` / `newer_than` bounds."""
+    older = datetime.fromisoformat(config.older_than) if config.older_than else cutoff
+    newer = datetime.fromisoformat(config.newer_than) if config.newer_than else None
+    return min(cutoff, older), newer
+
+
 class ArchiveConfig(dg.Config):
     older_than_days: int = 2  # archive chunks that ended this long ago
-    newer_than: str | None = None  # ISO instant: leave chunks starting earlier alone (ad-hoc runs)
+    # Ad-hoc runs (backfills, tests): only chunks inside [newer_than, older_than), ISO instants.
+    newer_than: str | None = None
+    older_than: str | None = None
 
 
 @dg.asset(
@@ -26,8 +35,7 @@ def raw_archive(
     context: dg.AssetExecutionContext, config: ArchiveConfig, timescale: TimescaleResource
 ) -> dg.MaterializeResult:
     """Old raw chunks as zstd Parquet per table and UTC day, verified and in ops.archive_manifest."""
-    older_than = datetime.now(UTC) - timedelta(days=config.older_than_days)
-    newer_than = datetime.fromisoformat(config.newer_than) if config.newer_than else None
+    older_than, newer_than = chunk_bounds(datetime.now(UTC) - timedelta(days=config.older_than_days), config)
     archived: list[archive.ArchivedDay] = []
     with timescale.connection() as conn:
         for table in RAW_TABLES:

@@ -12,6 +12,7 @@ import dagster as dg
 from psycopg import sql
 
 from camcount_pipelines import archive
+from camcount_pipelines.assets.archive import chunk_bounds
 from camcount_pipelines.assets.raw import RAW_TABLES
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.rollups import HOURLY_SOURCES
@@ -30,7 +31,9 @@ DEFAULT_WINDOWS_DAYS = {
 class RetentionConfig(dg.Config):
     dry_run: bool = False
     windows_days: dict[str, int] = DEFAULT_WINDOWS_DAYS
-    newer_than: str | None = None  # ISO instant: leave chunks starting earlier alone (ad-hoc runs)
+    # Ad-hoc runs (tests): only chunks inside [newer_than, older_than), ISO instants.
+    newer_than: str | None = None
+    older_than: str | None = None
 
 
 @dg.asset(key=["ops", "retention"], deps=[["ops", "raw_archive"]], group_name="ops", kinds={"timescaledb"})
@@ -39,14 +42,14 @@ def retention(
 ) -> dg.MaterializeResult:
     """Drops chunks past each table's window; raw chunks only once their archive is verified."""
     now = datetime.now(UTC)
-    newer_than = datetime.fromisoformat(config.newer_than) if config.newer_than else None
     dropped, refused, would_drop = [], {}, []
     with timescale.connection() as conn:
         for table in RAW_TABLES:
             days = config.windows_days.get(f"raw.{table}")
             if days is None:
                 continue
-            for chunk in archive.old_chunks(conn, table, now - timedelta(days=days), newer_than):
+            older_than, newer_than = chunk_bounds(now - timedelta(days=days), config)
+            for chunk in archive.old_chunks(conn, table, older_than, newer_than):
                 check = archive.unarchived_days if config.dry_run else archive.drop_archived_chunk
                 missing = check(conn, chunk)
                 if missing:

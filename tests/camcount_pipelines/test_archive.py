@@ -14,7 +14,7 @@ from tests.realistic_data import insert_realistic_crossings
 
 # Days no other test touches: archival and retention act on whole (shared) daily chunks.
 DAY = date(2024, 2, 12)
-WINDOW_START = datetime(2024, 2, 11, tzinfo=UTC)
+BOUNDS = {"newer_than": "2024-02-11T00:00:00+00:00", "older_than": "2024-02-15T00:00:00+00:00"}
 
 
 def _run(asset: dg.AssetsDefinition, config: dict, upstream: list | None = None) -> dg.ExecuteInProcessResult:
@@ -50,12 +50,12 @@ def test_archive_drop_and_read_back_identical_rows(
     conn.commit()
 
     retention_config = {"windows_days": {"raw.crossing_events": 1, "raw.zone_events": 1, "raw.zone_occupancy": 1},
-                        "newer_than": WINDOW_START.isoformat()}
+                        **BOUNDS}
     refused = _metadata(_run(retention, retention_config))["refused_unarchived"].data
     assert refused and all(days for days in refused.values())  # nothing archived yet: nothing dropped
     assert _count(conn, window) == before["crossing_events"].height
 
-    meta = _metadata(_run(raw_archive, {"older_than_days": 1, "newer_than": WINDOW_START.isoformat()}))
+    meta = _metadata(_run(raw_archive, {"older_than_days": 1, **BOUNDS}))
     print(f"compression ratio {meta['compression_ratio'].value}x over {meta['rows'].value} rows")
     assert meta["compression_ratio"].value > 1.5
 
