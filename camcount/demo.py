@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import threading
 import warnings
 from pathlib import Path
@@ -108,8 +110,6 @@ def _materialize(home: Path) -> None:
 def _serve_ui_with_live_cameras(home: Path) -> None:
     """Two looping cameras stream the clip live while `dagster dev` serves the UI on 127.0.0.1:3000;
     sensors roll the new data up and keep the marts fresh. Ctrl-C stops everything."""
-    import subprocess
-
     import yaml
 
     live = yaml.safe_load(DEMO_CONFIG.read_text())
@@ -127,19 +127,32 @@ def _serve_ui_with_live_cameras(home: Path) -> None:
     ui = subprocess.Popen([str(REPO / ".venv/bin/dagster"), "dev", "-w", "workspace.yaml", *UI_ADDRESS],
                           cwd=REPO, env=env, start_new_session=True)
     console.print("Dagster UI: http://127.0.0.1:3000  (live cameras plaza-live-1/2 streaming; Ctrl-C to stop)")
+    # Ctrl-C or SIGTERM end the demo cleanly, even when started from a script that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         ui.wait()
     except KeyboardInterrupt:
         pass
     finally:
         worker.terminate()  # SIGTERM: the worker flushes its last rows
-        if ui.poll() is None:
-            os.killpg(ui.pid, signal.SIGTERM)  # dagster dev, its webserver and its daemon
-        for process in (worker, ui):
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop_group(ui)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop `dagster dev` with its webserver and daemon. Started from a script, dagster dev may
+    ignore SIGINT/SIGTERM (no job control), so the whole group is killed if it lingers."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
 
 
 def _print_database_summary() -> None:
