@@ -7,6 +7,8 @@ documented exit code (README, "Exit codes"); only bugs print a traceback.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -74,6 +76,35 @@ def migrate() -> None:
 
     applied = apply()
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+
+@cli.group()
+def archive() -> None:
+    """The Parquet archive of raw data (written by Dagster's raw_archive asset)."""
+
+
+@archive.command()
+@click.argument("table", type=click.Choice(["crossing_events", "zone_events", "zone_occupancy", "stream_health",
+                                            "platform_events"]))
+@click.option("--start", required=True, type=click.DateTime(), help="UTC, inclusive (e.g. 2026-01-31).")
+@click.option("--end", required=True, type=click.DateTime(), help="UTC, exclusive.")
+@click.option("--camera", "camera_id", help="Only this camera.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the rows here.")
+def query(table: str, start: datetime, end: datetime, camera_id: str | None, csv_path: Path | None) -> None:
+    """Read archived raw rows back from the verified Parquet files."""
+    import polars as pl
+
+    from camcount_pipelines.archive import read_archive
+
+    rows = read_archive(table, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
+    if camera_id and not rows.is_empty():
+        rows = rows.filter(pl.col("camera_id") == camera_id)
+    if csv_path:
+        rows.write_csv(csv_path)
+    click.echo(f"{len(rows)} archived rows of raw.{table} in [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) UTC"
+               + (f" written to {csv_path}" if csv_path else ""))
+    if not csv_path and not rows.is_empty():
+        click.echo(rows.head(20))
 
 
 def _register_subcommands() -> None:

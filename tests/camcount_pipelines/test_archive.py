@@ -10,6 +10,7 @@ from camcount_pipelines import archive
 from camcount_pipelines.assets.archive import raw_archive
 from camcount_pipelines.assets.retention import retention
 from camcount_pipelines.definitions import defs
+from tests.conftest import run_camcount
 from tests.realistic_data import insert_realistic_crossings
 
 # Days no other test touches: archival and retention act on whole (shared) daily chunks.
@@ -65,6 +66,12 @@ def test_archive_drop_and_read_back_identical_rows(
     assert _count(conn, window) == 0
     for table, rows in before.items():
         assert_frame_equal(archive.read_archive(table, *window), rows)
+    # The same read back through the CLI a user would type.
+    cli = run_camcount("archive", "query", "crossing_events", "--start", "2024-02-12", "--end", "2024-02-13",
+                       "--csv", str(camcount_home / "out.csv"))
+    assert cli.returncode == 0, cli.stderr
+    assert f"{before['crossing_events'].height} archived rows" in cli.stdout
+    assert len((camcount_home / "out.csv").read_text().splitlines()) == before["crossing_events"].height + 1
 
 
 def test_drop_refuses_a_chunk_that_changed_after_archiving(conn: psycopg.Connection, prefix: str, camcount_home
