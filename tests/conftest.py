@@ -8,6 +8,7 @@ database and never start the embedded cluster; tests isolate themselves by using
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -61,6 +62,28 @@ def yolo_weights() -> str:
     return str(cache / "yolov8s-upright-person.pt")
 
 
+@contextlib.contextmanager
+def private_database(name: str) -> Iterator[str]:
+    """A fresh, migrated database of its own (your own database when you gave one), for tests
+    whose tools act on every row of a database (dbt build and its tests): rows that other tests
+    leave half-processed must not fail them."""
+    if user_database_url():
+        yield os.environ["CAMCOUNT_DATABASE_URL"]
+        return
+    name = f"{name}_{os.getpid()}"
+    admin_url = Cluster.default().url("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = Cluster.default().url(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CAMCOUNT_DATABASE_URL", url)
+        migrate()
+        yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -105,12 +128,16 @@ def run_camcount(*args: str, env: dict[str, str] | None = None, timeout: float =
 @pytest.fixture(scope="session")
 def short_clip(sample_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 300 frames (30 s at 10 fps) of the sample clip, for runs at native rate."""
+    return write_clip(sample_video, tmp_path_factory.mktemp("clips") / "vtest-30s.avi", 300)
+
+
+def write_clip(sample_video: Path, path: Path, frames: int) -> Path:
+    """The first `frames` frames of the sample clip as a 10 fps MJPEG AVI at `path`."""
     import cv2
 
-    path = tmp_path_factory.mktemp("clips") / "vtest-30s.avi"
     reader = cv2.VideoCapture(str(sample_video))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
-    for _ in range(300):
+    for _ in range(frames):
         ok, image = reader.read()
         assert ok
         writer.write(image)

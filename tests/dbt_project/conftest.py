@@ -7,7 +7,6 @@ without geometry) must not fail these tests, nor these rows theirs.
 """
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,14 +16,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from camcount.db.cluster import Cluster, embedded_cluster_in_use
-from camcount.db.migrate import migrate
 from camcount_pipelines import rollups
 from camcount_pipelines.assets.dbt import dbt_resource, scratch_target
+from tests.conftest import private_database
 from tests.realistic_data import RealisticData, insert_realistic_crossings
-
-# Per pytest process, like the session database, so concurrent runs never drop each other's.
-DBT_TEST_DB = f"camcount_test_dbt_{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -41,20 +36,8 @@ class Marts:
 @pytest.fixture(scope="package")
 def dbt_database_url(database_url: str) -> Iterator[str]:
     """A migrated database for the marts (your own server's database when you gave one)."""
-    if not embedded_cluster_in_use():
-        yield database_url
-        return
-    admin_url = Cluster.default().url("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DBT_TEST_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DBT_TEST_DB}"')
-    url = Cluster.default().url(DBT_TEST_DB)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CAMCOUNT_DATABASE_URL", url)
-        migrate()
+    with private_database("camcount_test_dbt") as url:
         yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DBT_TEST_DB}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="package")
