@@ -89,7 +89,9 @@ class CameraConfig(_Model):
     source: str = Field(min_length=1, description="file path, rtsp://, http(s):// MJPEG, or webcam:N")
     rtsp_transport: Literal["tcp", "udp"] = "tcp"
     playback: Literal["fast", "native"] = "fast"
-    start_at: datetime | None = None  # files: capture time of frame 0 (default: when opened)
+    # Files: capture time of frame 0. Default: the file's modification time (so a re-run yields the
+    # same event ids and inserts nothing twice); looping files start when opened.
+    start_at: datetime | None = None
     loop: bool = False  # files: start again at the end (a looping "live" camera)
     lines: list[LineConfig] = []
     zones: list[ZoneConfig] = []

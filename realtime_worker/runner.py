@@ -70,13 +70,12 @@ class Worker:
         database_url: str,
         home: Path,
         camera_ids: list[str] | None = None,
-        detector: Detector | None = None,
         on_frames: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
         per_camera = config.detector.backend in PER_CAMERA_BACKENDS
-        self._shared_detector = None if per_camera else detector or build_detector(config)
+        self._shared_detector = None if per_camera else build_detector(config)
         self.on_frames = on_frames
         self.sink = EventSink(
             database_url, config.sink.spool_dir or home / "spool",
