@@ -64,9 +64,12 @@ def status() -> None:
 
 @db.command()
 @click.option("--dagster", is_flag=True, help="Print the Dagster instance storage URL instead.")
-def url(dagster: bool) -> None:
-    """Print the database URL (DSN) camcount uses."""
-    click.echo(database_url(DAGSTER_DB if dagster else DATA_DB))
+@click.option("--show-password", is_flag=True, help="Print the password too (default: masked as ***).")
+def url(dagster: bool, show_password: bool) -> None:
+    """Print the database URL (DSN) camcount uses; its password is masked unless asked for, so
+    the command is safe in terminals, screen shares and CI logs."""
+    dsn = database_url(DAGSTER_DB if dagster else DATA_DB)
+    click.echo(dsn if show_password else mask_password(dsn))
 
 
 @db.command()

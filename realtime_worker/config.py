@@ -213,7 +213,10 @@ def _substitute_env(node: Any, path: Path, key_path: tuple[str | int, ...]) -> A
                 raise ConfigError(f"{path}: {_key_path(key_path)}: environment variable {name} is not set")
             return os.environ[name]
 
-        return _ENV_REF.sub(replace, node)
+        value = _ENV_REF.sub(replace, node)
+        if "\x00" in value:  # PostgreSQL text and jsonb refuse NUL: every write of it would fail
+            raise ConfigError(f"{path}: {_key_path(key_path)}: contains a NUL character (\\x00)")
+        return value
     return node
 
 

@@ -28,6 +28,9 @@ SAMPLE_VIDEO = REPO / "data" / "vtest.avi"
 # One database per pytest process, so concurrent runs on one machine never drop each other's.
 TEST_DB = f"camcount_test_{os.getpid()}"
 
+# The user's own database, read before the session fixture exports the test database's URL.
+USER_DATABASE_URL = user_database_url()
+
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -35,7 +38,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A migrated camcount database; also exported as CAMCOUNT_DATABASE_URL for subprocesses."""
-    if user_database_url():
+    if USER_DATABASE_URL:
         migrate()
         yield os.environ["CAMCOUNT_DATABASE_URL"]
         return
@@ -67,8 +70,8 @@ def private_database(name: str) -> Iterator[str]:
     """A fresh, migrated database of its own (your own database when you gave one), for tests
     whose tools act on every row of a database (dbt build and its tests): rows that other tests
     leave half-processed must not fail them."""
-    if user_database_url():
-        yield os.environ["CAMCOUNT_DATABASE_URL"]
+    if USER_DATABASE_URL:
+        yield USER_DATABASE_URL
         return
     name = f"{name}_{os.getpid()}"
     admin_url = Cluster.default().url("postgres")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from camcount.db.dsn import DAGSTER_DB, DATA_DB, EMBEDDED_USER, database_url, embedded_port
 from camcount.errors import DatabaseError
@@ -155,7 +156,7 @@ class Cluster:
             for name in (DATA_DB, DAGSTER_DB):
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
                 if not exists:
-                    conn.execute(f'CREATE DATABASE "{name}"')
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return _run_as_cluster_user([_pg_bin("pg_ctl"), "-D", str(self.data_dir), *args], check=check)

@@ -39,8 +39,14 @@ def sqlalchemy_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg2://", url)
 
 
+# libpq also takes the password as a `password=` URL query parameter, or as a `password=`
+# keyword (quoted or not, spaces allowed around `=`) in a key=value DSN.
+_PASSWORD_PARAM = re.compile(r"((?:^|[?&\s])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", re.IGNORECASE)
+
+
 def mask_password(url: str) -> str:
-    """The URL with its password replaced by `***`, for messages and logs."""
+    """The DSN (URL or key=value) with its password replaced by `***`, for messages and logs."""
+    url = _PASSWORD_PARAM.sub(r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url

@@ -13,7 +13,7 @@ from yoyo import get_backend, read_migrations
 
 from camcount.db import connect
 from camcount.db.dsn import database_url
-from camcount.db.roles import ensure_bi_login
+from camcount.db.roles import ensure_logins
 from camcount.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -53,7 +53,7 @@ def migrate(url: str | None = None) -> list[str]:
         with contextlib.redirect_stdout(io.StringIO()):  # yoyo prints every SELECT's result
             backend.apply_migrations(pending)
     with connect(url, autocommit=True) as conn:
-        ensure_bi_login(conn)  # secrets live in the environment, so not in a SQL migration
+        ensure_logins(conn)  # secrets live in the environment, so not in a SQL migration
     return [m.id for m in pending]
 
 

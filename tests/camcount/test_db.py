@@ -60,7 +60,7 @@ def test_server_without_timescaledb_preloaded(scratch_cluster: Cluster) -> None:
     with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS plain WITH (FORCE)")
         conn.execute("CREATE DATABASE plain")
-        conn.execute("ALTER SYSTEM SET shared_preload_libraries = ''")
+        conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'plpgsql'")  # anything but timescaledb
     scratch_cluster.stop()
     scratch_cluster.start()
     try:
@@ -78,7 +78,7 @@ def test_port_in_use_is_one_line_with_remedy(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        env = {"CAMCOUNT_HOME": str(tmp_path), "CAMCOUNT_DB_PORT": str(port)}
+        env = {"CAMCOUNT_HOME": str(tmp_path), "CAMCOUNT_DB_PORT": str(port), "CAMCOUNT_DATABASE_URL": ""}
         result = run_camcount("db", "start", env=env)
     _assert_one_line_error(result, f"port {port}", "CAMCOUNT_DB_PORT")
 
@@ -86,7 +86,7 @@ def test_port_in_use_is_one_line_with_remedy(tmp_path: Path) -> None:
 def test_unwritable_home_is_one_line_with_remedy(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    env = {"CAMCOUNT_HOME": str(blocker / "home"), "CAMCOUNT_DB_PORT": str(free_port())}
+    env = {"CAMCOUNT_HOME": str(blocker / "home"), "CAMCOUNT_DB_PORT": str(free_port()), "CAMCOUNT_DATABASE_URL": ""}
     result = run_camcount("db", "start", env=env)
     _assert_one_line_error(result, "CAMCOUNT_HOME")
 
