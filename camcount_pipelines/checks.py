@@ -3,7 +3,8 @@
 - rollups equal raw per partition: run inside each hourly rollup (camcount_pipelines.assets.rollups)
 - no future timestamps in raw (clock skew on a camera box would poison "to date" counters)
 - health-sample gaps, stream freshness, and active alerts on raw/stream_health
-- rollup freshness: Dagster's last-update checks, evaluated by their own sensor
+- rollup freshness: a FreshnessPolicy on each hourly rollup (camcount_pipelines.assets.rollups),
+  evaluated by the daemon and shown as the asset's freshness in the UI
 """
 
 from datetime import timedelta
@@ -136,11 +137,3 @@ def active_alerts(timescale: TimescaleResource) -> dg.AssetCheckResult:
 
 
 raw_checks = [*(_no_future_rows_check(table) for table in RAW_TABLES), health_gaps_and_freshness, active_alerts]
-
-rollup_freshness_checks = dg.build_last_update_freshness_checks(
-    assets=[dg.AssetKey(["rollup", table]) for table in HOURLY_SOURCES],
-    lower_bound_delta=timedelta(hours=2),
-)
-rollup_freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=rollup_freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
-)

@@ -1,6 +1,7 @@
 """KPI reports per site, daily and weekly: HTML with PNG charts plus CSV under
 $CAMCOUNT_HOME/reports/<period>/<first day>/<site>/, and the headline table with the chart in
-the Dagster UI. Figures come from the rollups (camcount_pipelines.kpis)."""
+the Dagster UI. Figures and trends come from the dbt marts (camcount_pipelines.kpis), so a report
+runs after the marts it reads: lineage raw -> rollups -> marts -> reports."""
 
 import base64
 import html
@@ -14,45 +15,45 @@ import psycopg
 
 from camcount.settings import camcount_home
 from camcount_pipelines import kpis
-from camcount_pipelines.assets.rollups import rollup_key
 from camcount_pipelines.partitions import DAILY, WEEKLY
 from camcount_pipelines.resources import TimescaleResource
-from camcount_pipelines.rollups import DAILY_SOURCES
 
 matplotlib.use("Agg")  # headless: the daemon and tests have no display
 from matplotlib import pyplot as plt
 
 HEADLINE = ["total_in", "total_out", "net", "peak_hour", "max_occupancy", "mean_occupancy", "mean_dwell_s",
-            "change_pct", "trend", "strength", "completeness_pct"]
+            "change_pct", "direction", "strength", "completeness_pct"]
 
 
 def render_site_report(
     conn: psycopg.Connection, site: str, period: str, first: date, last: date
 ) -> tuple[Path, pl.DataFrame]:
-    """Write the site's report files for local days [first, last); returns the folder and camera KPIs."""
+    """Write the site's report files for local days [first, last); returns the folder and the KPIs
+    (the site's row first, camera_id null, then the cameras')."""
     folder = camcount_home() / "reports" / period / first.isoformat() / site
     folder.mkdir(parents=True, exist_ok=True)
-    cameras = kpis.camera_kpis(conn, site, first, last)
+    figures = kpis.report_kpis(conn, site, period, first, last)
+    cameras = figures.filter(pl.col("camera_id").is_not_null())
     cameras.write_csv(folder / "kpis.csv")
     _hourly_chart(kpis.hourly_counts(conn, site, first, last), folder / "hourly.png", site)
     _heatmap(kpis.occupancy_by_hour(conn, site, first, last), folder / "occupancy.png", site)
     title = html.escape(f"{site}: {period} report, local days {first} to {last} (exclusive)")
     (folder / "report.html").write_text(
         f"""<!doctype html><meta charset="utf-8"><title>{title}</title><h1>{title}</h1>
-<h2>Site</h2>{_html_table(kpis.site_kpis(cameras))}
+<h2>Site</h2>{_html_table(figures.filter(pl.col("camera_id").is_null()).select(HEADLINE))}
 <h2>Cameras</h2>{_html_table(cameras.select("camera_id", *HEADLINE))}
 <h2>Hourly crossings</h2><img src="hourly.png" alt="hourly crossings">
 <h2>Occupancy by hour of day</h2><img src="occupancy.png" alt="occupancy heatmap">
 <p><a href="kpis.csv">kpis.csv</a></p>
 """
     )
-    return folder, cameras
+    return folder, figures
 
 
 def _report_asset(period: str, partitions: dg.TimeWindowPartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=["reports", f"{period}_kpis"],
-        deps=[rollup_key(table) for table in DAILY_SOURCES],
+        deps=[dg.AssetKey(["marts", model]) for model in kpis.REPORT_MARTS],
         partitions_def=partitions,
         group_name="reports",
         kinds={"html", "csv"},
@@ -65,9 +66,9 @@ def _report_asset(period: str, partitions: dg.TimeWindowPartitionsDefinition) ->
         sections, paths = [], {}
         with timescale.connection() as conn:
             for site in kpis.sites_with_data(conn, first, last):
-                folder, cameras = render_site_report(conn, site, period, first, last)
+                folder, figures = render_site_report(conn, site, period, first, last)
                 paths[site] = str(folder / "report.html")
-                sections.append(_markdown(site, cameras, folder / "hourly.png"))
+                sections.append(_markdown(site, figures.row(0, named=True), folder / "hourly.png"))
         return dg.MaterializeResult(
             metadata={
                 "sites": len(paths),
@@ -80,9 +81,8 @@ def _report_asset(period: str, partitions: dg.TimeWindowPartitionsDefinition) ->
     return _asset
 
 
-def _markdown(site: str, cameras: pl.DataFrame, chart: Path) -> str:
-    site_row = kpis.site_kpis(cameras).row(0, named=True)
-    rows = [f"| {name} | {_fmt(site_row.get(name))} |" for name in HEADLINE if name in site_row]
+def _markdown(site: str, site_row: dict, chart: Path) -> str:
+    rows = [f"| {name} | {_fmt(site_row[name])} |" for name in HEADLINE]
     image = base64.b64encode(chart.read_bytes()).decode()
     return "\n".join(
         [f"### {site}", "| KPI | value |", "|---|---|", *rows, "",
@@ -130,6 +130,9 @@ def _html_table(frame: pl.DataFrame) -> str:
 
 
 def _fmt(value: object) -> str:
+    """Floats to one decimal; a missing figure (no baseline for a trend, no zone) as n/a."""
+    if value is None:
+        return "n/a"
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 

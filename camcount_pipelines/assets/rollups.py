@@ -2,7 +2,7 @@
 and monthly from daily. The SQL lives in camcount_pipelines.rollups."""
 
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -12,6 +12,9 @@ from camcount_pipelines.checks import rollup_matches_raw
 from camcount_pipelines.partitions import DAILY, HOURLY, LOCAL_DAY_FROM_UTC_HOURS, MONTHLY, WEEKLY
 from camcount_pipelines.resources import TimescaleResource
 
+# The ingest sensor rolls up every hour with new rows within a minute, so an hourly rollup not
+# updated for 2 hours means the sensor or the cameras stopped: the daemon marks it FAIL in the UI.
+HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
 
 def rollup_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["rollup", table])
@@ -27,6 +30,7 @@ def _hourly_asset(table: str) -> dg.AssetsDefinition:
         kinds={"timescaledb"},
         description=f"rollup.{table}: raw.{rollups.HOURLY_SOURCES[table]} per UTC hour.",
         check_specs=[dg.AssetCheckSpec("matches_raw", asset=rollup_key(table))],
+        freshness_policy=HOURLY_FRESHNESS,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         window = context.partition_time_window

@@ -9,6 +9,8 @@
     ('fct_camera_health_daily', ['samples', 'expected_samples', 'dropped_frames', 'reconnects']),
     ('fct_site_daily_kpis', ['total_in', 'total_out', 'peak_hour_crossings', 'max_occupancy', 'zone_exits',
                              'mean_dwell_s', 'health_samples', 'expected_health_samples']),
+    ('fct_camera_daily_kpis', ['total_in', 'total_out', 'max_occupancy', 'occupancy_samples', 'zone_exits',
+                               'total_dwell_s', 'health_samples', 'expected_health_samples']),
 ] %}
 {% for model, columns in checks %}
 -- {{ model }}: rows with a negative {{ columns | join(', ') }}

@@ -44,27 +44,28 @@ def camcount_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url:
 MaterializeRange = Callable[..., dg.ExecuteInProcessResult]
 
 
-@pytest.fixture
-def materialize_range() -> MaterializeRange:
+def materialize_partitions(
+    keys: list[dg.AssetKey], first: datetime | date, last: datetime | date,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
     """Run assets over partitions [first, last] (inclusive) in one in-process run, like a backfill.
 
     Partition keys may be given as datetimes (hourly) or dates (daily and coarser).
     """
+    assets = [defs.get_assets_def(key) for key in keys]
+    return dg.materialize(
+        assets,
+        instance=instance,
+        resources=defs.resources,
+        tags={ASSET_PARTITION_RANGE_START_TAG: _key(first), ASSET_PARTITION_RANGE_END_TAG: _key(last)},
+        selection=keys,
+    )
 
-    def run(
-        keys: list[dg.AssetKey], first: datetime | date, last: datetime | date,
-        instance: dg.DagsterInstance | None = None,
-    ) -> dg.ExecuteInProcessResult:
-        assets = [defs.get_assets_def(key) for key in keys]
-        return dg.materialize(
-            assets,
-            instance=instance,
-            resources=defs.resources,
-            tags={ASSET_PARTITION_RANGE_START_TAG: _key(first), ASSET_PARTITION_RANGE_END_TAG: _key(last)},
-            selection=keys,
-        )
 
-    return run
+@pytest.fixture
+def materialize_range() -> MaterializeRange:
+    """materialize_partitions as a fixture, for the tests of this package."""
+    return materialize_partitions
 
 
 def _key(moment: datetime | date) -> str:

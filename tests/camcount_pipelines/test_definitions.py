@@ -4,6 +4,7 @@ and the instance configuration is what the demo needs."""
 import os
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
@@ -15,8 +16,9 @@ from camcount_pipelines.instance import POSTGRES_URL_ENV, ensure_dagster_home
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_dagster_definitions_validate_passes() -> None:
-    env = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1"}
+def test_dagster_definitions_validate_passes(tmp_path: Path) -> None:
+    # A DAGSTER_HOME of its own: without one, Dagster makes a temporary home in the repo.
+    env = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1", "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
@@ -30,11 +32,24 @@ def test_sensors_and_schedules_default_to_running() -> None:
     assert {s.default_status for s in repo.schedule_defs} == {dg.DefaultScheduleStatus.RUNNING}
 
 
-def test_lineage_raw_to_rollups() -> None:
+def test_lineage_raw_to_rollups_to_marts_to_reports() -> None:
     graph = defs.resolve_asset_graph()
-    assert dg.AssetKey(["raw", "crossing_events"]) in graph.get(dg.AssetKey(["rollup", "crossings_hourly"])).parent_keys
+    chain = [["raw", "crossing_events"], ["rollup", "crossings_hourly"], ["staging", "stg_rollup__crossings_hourly"],
+             ["marts", "fct_crossings_hourly"], ["reports", "daily_kpis"]]
+    for parent, child in pairwise(chain):
+        assert dg.AssetKey(parent) in graph.get(dg.AssetKey(child)).parent_keys, (parent, child)
     assert dg.AssetKey(["rollup", "crossings_hourly"]) in graph.get(
         dg.AssetKey(["rollup", "crossings_daily"])).parent_keys
+    for report in ("daily_kpis", "weekly_kpis"):
+        assert {key.path[0] for key in graph.get(dg.AssetKey(["reports", report])).parent_keys} == {"marts"}
+
+
+def test_marts_are_kept_fresh_by_an_automation_sensor() -> None:
+    sensor = defs.get_sensor_def("marts_automation_sensor")
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.minimum_interval_seconds <= 30
+    marts = sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    assert dg.AssetKey(["marts", "fct_crossings_hourly"]) in marts
 
 
 def test_instance_config_keeps_the_url_out_of_the_file(tmp_path: Path, monkeypatch) -> None:

@@ -36,7 +36,7 @@ def test_bi_role_reads_marts(bi_conn: psycopg.Connection, marts_conn: psycopg.Co
     tables = [row[0] for row in marts_conn.execute(
         "select table_name from information_schema.tables where table_schema = 'marts'"
     )]
-    assert len(tables) == 12
+    assert len(tables) == 14
     for table in tables:
         bi_conn.execute(sql.SQL("select * from marts.{} limit 1").format(sql.Identifier(table)))
 

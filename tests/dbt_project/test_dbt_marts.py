@@ -38,7 +38,7 @@ def test_dbt_build_runs_every_model_and_test(marts: Marts) -> None:
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert kinds == {"model", "seed", "test"}
     singular = [r for r in results if r["unique_id"].startswith("test.camcount.assert_")]
-    assert len(singular) == 5
+    assert len(singular) == 6
 
 
 def test_marts_reconcile_with_raw_truth(marts: Marts, marts_conn: psycopg.Connection) -> None:
