@@ -136,14 +136,14 @@ def _serve_ui_with_live_cameras(home: Path) -> None:
         pass
     finally:
         worker.terminate()  # SIGTERM: the worker flushes its last rows
-        _stop_group(ui)
+        stop_group(ui)
         try:
             worker.wait(30)
         except subprocess.TimeoutExpired:
             worker.kill()
 
 
-def _stop_group(process: subprocess.Popen) -> None:
+def stop_group(process: subprocess.Popen) -> None:
     """Stop `dagster dev` with its webserver and daemon. Started from a script, dagster dev may
     ignore SIGINT/SIGTERM (no job control), so the whole group is killed if it lingers."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
