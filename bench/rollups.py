@@ -43,7 +43,7 @@ def _time_hour(conn: psycopg.Connection, hour_start, repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
+def main() -> list[tuple[str, str, str]]:
     with psycopg.connect(bench_database()) as conn:
         one_day_rows = _load(conn, FIRST, 1, seed=1)
         hour = conn.execute("SELECT date_trunc('hour', max(time)) FROM raw.crossing_events").fetchone()[0]
@@ -61,16 +61,15 @@ def main() -> None:
             conn.execute("SELECT count(*) FROM rollup.counts_to_date(%s)", (hour + timedelta(minutes=30),)).fetchone()
             latencies.append(time.perf_counter() - began)
         conn.commit()
-    print_table(
-        f"Hourly rollups, {CAMERAS} cameras (all four hourly rollups of one UTC hour, median of 5)",
-        [
-            ("1 day of history", f"{one_day * 1000:.0f} ms", f"{one_day_rows:,} raw rows"),
-            ("30 days of history", f"{thirty_days * 1000:.0f} ms", f"{all_rows:,} raw rows"),
-            ("ratio 30d / 1d", f"{thirty_days / one_day:.2f}", "target <= 1.5"),
-            ("counts_to_date, median", f"{statistics.median(latencies) * 1000:.0f} ms", "hour/day/week/month"),
-            ("counts_to_date, max", f"{max(latencies) * 1000:.0f} ms", "of 10 calls"),
-        ],
-    )
+    rows = [
+        ("1 day of history", f"{one_day * 1000:.0f} ms", f"{one_day_rows:,} raw rows"),
+        ("30 days of history", f"{thirty_days * 1000:.0f} ms", f"{all_rows:,} raw rows"),
+        ("ratio 30d / 1d", f"{thirty_days / one_day:.2f}", "target <= 1.5"),
+        ("counts_to_date, median", f"{statistics.median(latencies) * 1000:.0f} ms", "hour/day/week/month"),
+        ("counts_to_date, max", f"{max(latencies) * 1000:.0f} ms", "of 10 calls"),
+    ]
+    print_table(f"Hourly rollups, {CAMERAS} cameras (all four hourly rollups of one UTC hour, median of 5)", rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -103,10 +103,12 @@ def _import_yolo() -> Any:
     """Import ultralytics' YOLO class with its environment set first (it reads it at import).
 
     YOLO_OFFLINE makes a failed weight download raise at once (no online probe, no 5-35 s retry
-    back-off) and turns telemetry off; downloads still work online. YOLO_CONFIG_DIR keeps its settings
+    back-off) and turns telemetry off; downloads still work online. YOLO_AUTOINSTALL=false stops it
+    pip-installing packages (e.g. `onnx`) into a running worker. YOLO_CONFIG_DIR keeps its settings
     file under CAMCOUNT_HOME rather than the user's home.
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     camcount_home = Path(os.environ.get("CAMCOUNT_HOME", ".camcount"))
     os.environ.setdefault("YOLO_CONFIG_DIR", str((camcount_home / "ultralytics").absolute()))
     try:
