@@ -31,7 +31,7 @@ def bench_database(name: str = "camcount_bench") -> str:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         url = cluster.url(name)
-        os.environ["CAMCOUNT_DATABASE_URL"] = url  # the worker's camera registry connects through it
+        os.environ["CAMCOUNT_DATABASE_URL"] = url  # for what reads it: Dagster resources, dbt, subprocesses
         _EXPORTED.add(url)
     migrate(url)
     return url

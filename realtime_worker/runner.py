@@ -73,6 +73,7 @@ class Worker:
         on_frames: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
+        self.database_url = database_url
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
         per_camera = config.detector.backend in PER_CAMERA_BACKENDS
         self._shared_detector = None if per_camera else build_detector(config)
@@ -259,7 +260,7 @@ class Worker:
     def _register(self) -> None:
         """Upsert sites and cameras (geometry, no credentials); retried while the database is down."""
         try:
-            with connect(timeout_s=3) as conn:
+            with connect(self.database_url, timeout_s=3) as conn:
                 register_cameras(conn, self.config, self.cameras_config)
             self._registered = True
         except DatabaseError as exc:
