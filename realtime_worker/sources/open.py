@@ -5,7 +5,8 @@ Two process-wide quirks of OpenCV's FFmpeg backend shape this module:
 * By default OpenCV holds one global mutex for the whole of `VideoCapture.open()`, so a single
   unreachable camera blocks every other camera's (re)connect for its full open timeout. FFmpeg
   itself has been thread-safe since 4.0, so `OPENCV_FFMPEG_IS_THREAD_SAFE=1` is set (unless the
-  operator chose otherwise) to drop that lock. OpenCV then logs one warning line per open.
+  operator chose otherwise) to drop that lock. OpenCV then logs one warning line per open, so its
+  log level is raised to errors unless the operator set OPENCV_LOG_LEVEL.
 * The RTSP transport can only be chosen through the `OPENCV_FFMPEG_CAPTURE_OPTIONS` environment
   variable, which OpenCV reads during each open. `_OptionsGate` sets it around RTSP opens only,
   lets opens that need the same value run together, and makes opens that need a different one
@@ -26,6 +27,8 @@ from camcount.errors import SourceError
 from realtime_worker.sources.url import Source, SourceKind
 
 os.environ.setdefault("OPENCV_FFMPEG_IS_THREAD_SAFE", "1")
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 _OPTIONS_VAR = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 _OPERATOR_OPTIONS = os.environ.get(_OPTIONS_VAR)
