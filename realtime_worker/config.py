@@ -125,7 +125,8 @@ class TrackerConfig(_Model):
 
 
 class SinkConfig(_Model):
-    flush_interval_s: float = Field(1.0, gt=0, le=1.0)
+    # 0.5 s: capture -> committed row p99 0.71 s with 9 live cameras, against 1.08 s at 1 s (bench.latency).
+    flush_interval_s: float = Field(0.5, gt=0, le=1.0)
     batch_rows: int = Field(5000, ge=1)
     spool_dir: Path | None = None  # default $CAMCOUNT_HOME/spool
     spool_quota_mb: float = Field(512, gt=0)

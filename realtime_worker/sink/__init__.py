@@ -28,7 +28,7 @@ class EventSink:
         url: str,
         spool_dir: Path,
         *,
-        flush_interval_s: float = 1.0,
+        flush_interval_s: float = 0.5,
         batch_rows: int = 5000,
         spool_quota_bytes: int = 512 * 10**6,
         retry_interval_s: float = 2.0,
