@@ -2,7 +2,8 @@
 
 Tolerance: a live run re-encodes the clip (H.264 or JPEG) and may drop frames, so detections
 differ slightly from the file's. Each line and direction must match the file's count within
-LIVE_TOLERANCE crossings; the total within 15 %.
+LIVE_TOLERANCE crossings; the total within 15 % or LIVE_TOLERANCE, whichever is larger (the
+30 s clip holds only about a dozen crossings, and UDP loses whole frames).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def run_live(url: str, database_url: str, tmp_path: Path, camera_id: str, frames
 def assert_within_tolerance(live: Counter, reference: Counter) -> None:
     for key in set(live) | set(reference):
         assert abs(live[key] - reference[key]) <= LIVE_TOLERANCE, (key, live, reference)
-    assert abs(sum(live.values()) - sum(reference.values())) <= 0.15 * sum(reference.values())
+    total = sum(reference.values())
+    assert abs(sum(live.values()) - total) <= max(LIVE_TOLERANCE, 0.15 * total), (live, reference)
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
