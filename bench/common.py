@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import psutil
-import psycopg
 
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
@@ -27,10 +26,7 @@ def bench_database(name: str = "camcount_bench") -> str:
     if url is None or url in _EXPORTED:
         cluster = Cluster.default()
         cluster.start()
-        with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = cluster.url(name)
+        url = cluster.recreate_database(name)
         os.environ["CAMCOUNT_DATABASE_URL"] = url  # for what reads it: Dagster resources, dbt, subprocesses
         _EXPORTED.add(url)
     migrate(url)

@@ -44,15 +44,11 @@ def database_url() -> Iterator[str]:
         return
     cluster = Cluster.default()
     cluster.start()
-    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
-    os.environ["CAMCOUNT_DATABASE_URL"] = cluster.url(TEST_DB)
+    os.environ["CAMCOUNT_DATABASE_URL"] = cluster.recreate_database(TEST_DB)
     migrate()
     yield os.environ["CAMCOUNT_DATABASE_URL"]
     del os.environ["CAMCOUNT_DATABASE_URL"]
-    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+    cluster.drop_database(TEST_DB)
 
 
 @pytest.fixture(scope="session")
@@ -74,17 +70,12 @@ def private_database(name: str) -> Iterator[str]:
         yield USER_DATABASE_URL
         return
     name = f"{name}_{os.getpid()}"
-    admin_url = Cluster.default().url("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = Cluster.default().url(name)
+    url = Cluster.default().recreate_database(name)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CAMCOUNT_DATABASE_URL", url)
         migrate()
         yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    Cluster.default().drop_database(name)
 
 
 @pytest.fixture

@@ -91,6 +91,18 @@ class Cluster:
             )
         self._create_databases()
 
+    def recreate_database(self, name: str) -> str:
+        """Drop (disconnecting its sessions) and create database `name`; returns its URL. For tests
+        and benchmarks, which need a database of their own."""
+        with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
     def stop(self) -> None:
         if self.is_running():
             self._pg_ctl("stop", "-m", "fast", "-w")

@@ -35,11 +35,8 @@ def test_migrate_twice_is_a_noop(database_url: str, db: psycopg.Connection) -> N
 
 
 def test_bring_your_own_database_starts_no_embedded_cluster(scratch_cluster: Cluster, tmp_path: Path) -> None:
-    with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS byo WITH (FORCE)")
-        conn.execute("CREATE DATABASE byo")
     home = tmp_path / "home"
-    env = {"CAMCOUNT_DATABASE_URL": scratch_cluster.url("byo"), "CAMCOUNT_HOME": str(home)}
+    env = {"CAMCOUNT_DATABASE_URL": scratch_cluster.recreate_database("byo"), "CAMCOUNT_HOME": str(home)}
     started = run_camcount("db", "start", env=env)
     assert started.returncode == 0 and "no embedded cluster started" in started.stdout
     assert run_camcount("db", "migrate", env=env).returncode == 0
@@ -57,9 +54,8 @@ def test_wrong_database_url_is_one_line_with_password_masked() -> None:
 
 
 def test_server_without_timescaledb_preloaded(scratch_cluster: Cluster) -> None:
+    scratch_cluster.recreate_database("plain")
     with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS plain WITH (FORCE)")
-        conn.execute("CREATE DATABASE plain")
         conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'plpgsql'")  # anything but timescaledb
     scratch_cluster.stop()
     scratch_cluster.start()

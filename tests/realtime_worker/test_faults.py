@@ -58,10 +58,7 @@ def test_sigkill_then_restart_leaves_no_duplicates(
 def test_database_down_20s_loses_nothing(
     scratch_cluster: Cluster, short_clip: Path, short_reference: Counter, tmp_path: Path, camera_id: str
 ) -> None:
-    with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS outage WITH (FORCE)")
-        conn.execute("CREATE DATABASE outage")
-    url = scratch_cluster.url("outage")
+    url = scratch_cluster.recreate_database("outage")
     migrate(url)
     config = write_config(tmp_path / "w.yaml", [camera(camera_id, short_clip, playback="native")])
     worker = start_worker(config, tmp_path / "home", url)

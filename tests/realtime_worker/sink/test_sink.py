@@ -20,10 +20,7 @@ T0 = 1_764_000_000.0
 
 @pytest.fixture(scope="module")
 def scratch_url(scratch_cluster: Cluster) -> str:
-    with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS sink_test WITH (FORCE)")
-        conn.execute("CREATE DATABASE sink_test")
-    url = scratch_cluster.url("sink_test")
+    url = scratch_cluster.recreate_database("sink_test")
     migrate(url)
     return url
 
