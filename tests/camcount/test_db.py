@@ -88,7 +88,7 @@ def test_unwritable_home_is_one_line_with_remedy(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("url_flag", [[], ["--dagster"]])
-def test_url_prints_embedded_dsn_by_default(url_flag: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_url_prints_embedded_dsn_by_default(url_flag: list[str]) -> None:
     env = {"CAMCOUNT_DATABASE_URL": "", "CAMCOUNT_DB_PORT": "55999"}
     out = run_camcount("db", "url", *url_flag, env=env).stdout.strip()
     assert out == ("postgresql://camcount@127.0.0.1:55999/" + ("camcount_dagster" if url_flag else "camcount"))
