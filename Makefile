@@ -9,11 +9,12 @@ demo: setup
 
 test: setup
 	@bash scripts/fetch_test_weights.sh .camcount/test-models
-	@.venv/bin/ruff check .
+	@$(MAKE) --no-print-directory lint
 	@.venv/bin/pytest
 
 bench: setup
 	@.venv/bin/python -m bench
 
-lint:
+lint: setup
 	@.venv/bin/ruff check .
+	@.venv/bin/lint-imports --no-cache

@@ -25,7 +25,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.common import REPO, bench_database, print_table
-from camcount.demo import stop_group  # the demo stops `dagster dev` the same way
+from camcount_cli.processes import stop_group  # the demo stops `dagster dev` the same way
 from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource
 from camcount_pipelines.instance import ensure_dagster_home
 from tests.conftest import free_port

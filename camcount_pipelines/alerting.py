@@ -15,10 +15,11 @@ import os
 import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import dagster as dg
 import psycopg
+
+from camcount.redact import redact_webhook_url
 
 WEBHOOK_ENV = "CAMCOUNT_ALERT_WEBHOOK_URL"
 log = logging.getLogger(__name__)
@@ -178,10 +179,4 @@ def notify(changes: list[Transition]) -> None:
         try:
             urllib.request.urlopen(request, timeout=5).close()
         except OSError as exc:
-            log.warning("alert webhook %s failed: %s", mask_url(url), type(exc).__name__)
-
-
-def mask_url(url: str) -> str:
-    """Scheme and host only: webhook paths and queries usually carry the secret token."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}/***"
+            log.warning("alert webhook %s failed: %s", redact_webhook_url(url), type(exc).__name__)

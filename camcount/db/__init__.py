@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from camcount.db.dsn import DATA_DB, database_url, mask_password
+from camcount.db.dsn import DATA_DB, database_url
 from camcount.errors import DatabaseError
+from camcount.redact import redact_dsn
 
 
 def connect(url: str | None = None, *, autocommit: bool = False, timeout_s: int = 10) -> psycopg.Connection:
@@ -16,7 +17,7 @@ def connect(url: str | None = None, *, autocommit: bool = False, timeout_s: int 
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=timeout_s)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DatabaseError(f"cannot connect to {mask_password(url)}: {reason}. {_remedy()}") from None
+        raise DatabaseError(f"cannot connect to {redact_dsn(url)}: {reason}. {_remedy()}") from None
 
 
 def _remedy() -> str:

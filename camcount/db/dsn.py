@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from camcount.settings import user_database_url
 
@@ -37,18 +36,3 @@ def database_url(database: str = DATA_DB) -> str:
 def sqlalchemy_url(url: str) -> str:
     """The same address with the psycopg2 driver named: SQLAlchemy needs it for dagster-postgres."""
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg2://", url)
-
-
-# libpq also takes the password as a `password=` URL query parameter, or as a `password=`
-# keyword (quoted or not, spaces allowed around `=`) in a key=value DSN.
-_PASSWORD_PARAM = re.compile(r"((?:^|[?&\s])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", re.IGNORECASE)
-
-
-def mask_password(url: str) -> str:
-    """The DSN (URL or key=value) with its password replaced by `***`, for messages and logs."""
-    url = _PASSWORD_PARAM.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))

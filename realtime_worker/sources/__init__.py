@@ -14,7 +14,7 @@ from realtime_worker.sources.capture import CaptureThread, EventCallback, Source
 from realtime_worker.sources.open import open_capture
 from realtime_worker.sources.retry import backoff_delay
 from realtime_worker.sources.stats import SourceStats
-from realtime_worker.sources.url import Source, SourceKind, mask_url, parse_source
+from realtime_worker.sources.url import Source, SourceKind, parse_source
 
 __all__ = [
     "CaptureThread",
@@ -24,7 +24,6 @@ __all__ = [
     "SourceKind",
     "SourceStats",
     "backoff_delay",
-    "mask_url",
     "open_capture",
     "parse_source",
 ]

@@ -1,13 +1,13 @@
-"""What a camera URL means: which kind of source, and how to print it without its secrets."""
+"""What a camera URL means: which kind of source, and how to name it without its secrets."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
 from camcount.errors import ConfigError
+from camcount.redact import redact_stream_url
 
 
 class SourceKind(StrEnum):
@@ -18,24 +18,6 @@ class SourceKind(StrEnum):
 
 
 TRANSPORTS = ("tcp", "udp")
-
-# user:password@ in the authority; greedy up to the last '@' so unencoded '@' in passwords is covered.
-_USERINFO = re.compile(r"(://[^:/?#@]*):[^/?#]*@")
-# Credentials some cameras (Dahua, Axis VAPIX, tokens) take as query parameters.
-_SECRET_PARAM = re.compile(
-    r"([?&;](?:password|passwd|pass|pwd|token|access_token|auth|key|api_key|secret|signature)=)[^&#;]*",
-    re.IGNORECASE,
-)
-
-
-def mask_url(url: str | int) -> str:
-    """`url` with its password (and secret query parameters) replaced by '***', fit for logs and events.
-
-    Works on text that is not a valid URL too, because a malformed URL is exactly what ends up
-    in an error message.
-    """
-    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1:***@", str(url)))
-
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -52,7 +34,7 @@ class Source:
 
     @property
     def masked(self) -> str:
-        return mask_url(self.target)
+        return redact_stream_url(self.target)
 
     @property
     def label(self) -> str:
@@ -67,7 +49,7 @@ def parse_source(url: str | int, transport: str | None = None) -> Source:
     firewalls and packet loss, which UDP turns into smeared frames.
     """
     if transport is not None and transport not in TRANSPORTS:
-        raise ConfigError(f"source {mask_url(url)}: transport must be one of {TRANSPORTS}, not {transport!r}")
+        raise ConfigError(f"source {redact_stream_url(url)}: transport must be one of {TRANSPORTS}, not {transport!r}")
     if isinstance(url, int):
         return _checked(Source(SourceKind.WEBCAM, url), transport)
     text = url.strip()
@@ -87,7 +69,7 @@ def parse_source(url: str | int, transport: str | None = None) -> Source:
         return _checked(Source(SourceKind.FILE, unquote(urlsplit(text).path)), transport)
     if scheme:
         raise ConfigError(
-            f"source {mask_url(text)}: unsupported scheme {scheme}://"
+            f"source {redact_stream_url(text)}: unsupported scheme {scheme}://"
             " (use a file path, file://, rtsp://, http(s):// or webcam:N)"
         )
     return _checked(Source(SourceKind.FILE, text), transport)

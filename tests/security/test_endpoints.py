@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster_webserver.cli import DEFAULT_WEBSERVER_HOST
 
-from camcount.demo import UI_ADDRESS
+from camcount_cli.demo import UI_ADDRESS
 from realtime_worker.config import HealthConfig, load_config
 from realtime_worker.runner import Worker
 from tests.realtime_worker.worker_configs import camera, write_config

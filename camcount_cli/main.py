@@ -1,4 +1,4 @@
-"""The `camcount` command: database, worker, demo.
+"""The `camcount` command: database, worker, archive, demo.
 
 Every expected failure is a `CamcountError` and reaches the user as one `error:` line with a
 documented exit code (README, "Exit codes"); only bugs print a traceback.
@@ -11,10 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+import polars as pl
 
 from camcount.db.cluster import Cluster, embedded_cluster_in_use
-from camcount.db.dsn import DAGSTER_DB, DATA_DB, database_url, mask_password
-from camcount.errors import CamcountError
+from camcount.db.dsn import DAGSTER_DB, DATA_DB, database_url
+from camcount.db.migrate import migrate as apply_migrations
+from camcount.db.migrate import pending_migrations
+from camcount.db.schema import RAW_TABLE_NAMES
+from camcount.errors import CamcountError, ExitCode
+from camcount.redact import redact_dsn
+from camcount_cli.demo import demo
+from camcount_pipelines.archive import read_archive
+from realtime_worker.cli import worker
 
 
 @click.group()
@@ -48,8 +56,6 @@ def stop() -> None:
 @db.command()
 def status() -> None:
     """Say which database camcount uses, whether it runs, and pending migrations."""
-    from camcount.db.migrate import pending_migrations
-
     if embedded_cluster_in_use():
         cluster = Cluster.default()
         state = "running" if cluster.is_running() else "stopped"
@@ -57,7 +63,7 @@ def status() -> None:
         if state == "stopped":
             sys.exit(3)
     else:
-        click.echo(f"external database: {mask_password(database_url())}")
+        click.echo(f"external database: {redact_dsn(database_url())}")
     pending = pending_migrations()
     click.echo(f"pending migrations: {', '.join(pending) if pending else 'none'}")
 
@@ -69,15 +75,13 @@ def url(dagster: bool, show_password: bool) -> None:
     """Print the database URL (DSN) camcount uses; its password is masked unless asked for, so
     the command is safe in terminals, screen shares and CI logs."""
     dsn = database_url(DAGSTER_DB if dagster else DATA_DB)
-    click.echo(dsn if show_password else mask_password(dsn))
+    click.echo(dsn if show_password else redact_dsn(dsn))
 
 
 @db.command()
 def migrate() -> None:
     """Apply pending schema migrations (a no-op when up to date)."""
-    from camcount.db.migrate import migrate as apply
-
-    applied = apply()
+    applied = apply_migrations()
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
 
 
@@ -87,18 +91,13 @@ def archive() -> None:
 
 
 @archive.command()
-@click.argument("table", type=click.Choice(["crossing_events", "zone_events", "zone_occupancy", "stream_health",
-                                            "platform_events"]))
+@click.argument("table", type=click.Choice(RAW_TABLE_NAMES))
 @click.option("--start", required=True, type=click.DateTime(), help="UTC, inclusive (e.g. 2026-01-31).")
 @click.option("--end", required=True, type=click.DateTime(), help="UTC, exclusive.")
 @click.option("--camera", "camera_id", help="Only this camera.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the rows here.")
 def query(table: str, start: datetime, end: datetime, camera_id: str | None, csv_path: Path | None) -> None:
     """Read archived raw rows back from the verified Parquet files."""
-    import polars as pl
-
-    from camcount_pipelines.archive import read_archive
-
     rows = read_archive(table, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
     if camera_id and not rows.is_empty():
         rows = rows.filter(pl.col("camera_id") == camera_id)
@@ -110,20 +109,15 @@ def query(table: str, start: datetime, end: datetime, camera_id: str | None, csv
         click.echo(rows.head(20))
 
 
-def _register_subcommands() -> None:
-    from camcount.demo import demo
-    from realtime_worker.cli import worker
-
-    cli.add_command(worker)
-    cli.add_command(demo)
+cli.add_command(worker)
+cli.add_command(demo)
 
 
 def main() -> None:
-    _register_subcommands()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from camcount.db.cluster import Cluster, embedded_cluster_in_use
 from camcount.db.dsn import database_url
 from camcount.db.migrate import migrate
 from camcount.settings import camcount_home
+from camcount_cli.processes import stop_group
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
 
@@ -141,18 +141,6 @@ def _serve_ui_with_live_cameras(home: Path) -> None:
             worker.wait(30)
         except subprocess.TimeoutExpired:
             worker.kill()
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """Stop `dagster dev` with its webserver and daemon. Started from a script, dagster dev may
-    ignore SIGINT/SIGTERM (no job control), so the whole group is killed if it lingers."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(10)
 
 
 def _print_database_summary() -> None:

@@ -1,0 +1,63 @@
+"""The raw tables the worker writes, named once, next to the migrations that create them.
+
+The sink builds rows from these columns (by name), the pipelines observe and archive these
+tables, and the CLI offers them: a table or column added in a migration is added here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """One `raw.*` hypertable: its writable columns in COPY order, and what it holds."""
+
+    name: str
+    columns: tuple[str, ...]
+    description: str
+    json_columns: frozenset[str] = frozenset()  # stored as jsonb: serialised at write time
+    time_column: str = "time"  # POSIX seconds in the spool, timestamptz in the database
+
+    @property
+    def qualified(self) -> str:
+        return f"raw.{self.name}"
+
+
+RAW_TABLES: dict[str, RawTable] = {
+    table.name: table
+    for table in (
+        RawTable(
+            "crossing_events",
+            ("time", "event_id", "camera_id", "line_id", "track_run_id", "track_id", "direction", "class_name",
+             "confidence"),
+            "Line crossings (in/out per line's declared in side), one row per event.",
+        ),
+        RawTable(
+            "zone_events",
+            ("time", "event_id", "camera_id", "zone_id", "track_run_id", "track_id", "transition", "class_name",
+             "dwell_s"),
+            "Zone enter/exit events, with dwell on exit.",
+        ),
+        RawTable(
+            "zone_occupancy",
+            ("time", "camera_id", "zone_id", "class_name", "occupancy"),
+            "People inside each zone, one sample per camera, zone, class and second.",
+        ),
+        RawTable(
+            "stream_health",
+            ("time", "camera_id", "input_fps", "processed_fps", "dropped_frames", "decode_ms_p50", "decode_ms_p95",
+             "inference_ms_p50", "inference_ms_p95", "e2e_ms_p50", "e2e_ms_p95", "bitrate_kbps", "jitter_ms",
+             "reconnects", "queue_depth", "quality"),
+            "Per-camera stream health every `health.interval_s` (ops.cameras.health_interval_s): fps, latencies, "
+            "queue depth, quality.",
+        ),
+        RawTable(
+            "platform_events",
+            ("time", "event_id", "kind", "severity", "camera_id", "message", "details"),
+            "Platform log: cameras down/up, corrupt frames, and the worker's own life.",
+            json_columns=frozenset({"details"}),
+        ),
+    )
+}
+RAW_TABLE_NAMES: tuple[str, ...] = tuple(RAW_TABLES)
