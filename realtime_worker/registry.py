@@ -35,10 +35,11 @@ def register_cameras(conn: psycopg.Connection, config: WorkerConfig, cameras: li
             )
         for camera in cameras:
             conn.execute(
-                """INSERT INTO ops.cameras (camera_id, site_id, name, source_kind, geometry)
-                   VALUES (%s, %s, %s, %s, %s)
+                """INSERT INTO ops.cameras (camera_id, site_id, name, source_kind, geometry, health_interval_s)
+                   VALUES (%s, %s, %s, %s, %s, %s)
                    ON CONFLICT (camera_id) DO UPDATE SET site_id = EXCLUDED.site_id, name = EXCLUDED.name,
-                   source_kind = EXCLUDED.source_kind, geometry = EXCLUDED.geometry, updated_at = now()""",
+                   source_kind = EXCLUDED.source_kind, geometry = EXCLUDED.geometry,
+                   health_interval_s = EXCLUDED.health_interval_s, updated_at = now()""",
                 (camera.id, camera.site, camera.name or camera.id,
-                 str(parse_source(camera.source).kind), Jsonb(camera_geometry(camera))),
+                 str(parse_source(camera.source).kind), Jsonb(camera_geometry(camera)), config.health.interval_s),
             )
