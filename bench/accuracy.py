@@ -41,12 +41,12 @@ np.asfarray = lambda a, dtype=float: np.asarray(a, dtype=dtype)  # motmetrics 1.
 import motmetrics as mm  # noqa: E402
 
 from bench.common import REPO, SAMPLE_VIDEO, bench_database, print_table  # noqa: E402
+from bench.harness.worker_configs import camera, line_totals, write_config  # noqa: E402
 from realtime_worker.config import TrackerConfig, load_config  # noqa: E402
 from realtime_worker.count import LineCounter  # noqa: E402
 from realtime_worker.runner import run_worker  # noqa: E402
 from realtime_worker.track import ByteTracker  # noqa: E402
 from realtime_worker.types import Detections  # noqa: E402
-from tests.realtime_worker.worker_configs import camera, line_totals, write_config  # noqa: E402
 
 GROUND_TRUTH = Path(mm.__file__).parent / "data" / "TUD-Campus" / "gt.txt"
 FPS = 25.0

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.latency [--seconds 30]
 
 Cameras: the sample clip served as endless MJPEG streams at its own 10 fps by
-`tests.streams.MjpegServer`, in a process of its own (each camera is one client with its own
+`bench.harness.streams.MjpegServer`, in a process of its own (each camera is one client with its own
 pass over the clip). The worker is `camcount worker run` in a process of its own, with the
 bundled SSDLite detector, so its RSS is the worker's alone.
 
@@ -42,9 +42,9 @@ import psutil
 import psycopg
 
 from bench.common import REPO, SAMPLE_VIDEO, RssSampler, bench_database, print_table, start_worker, stop_worker
+from bench.harness.worker_configs import LINES, ZONES, camera, write_config
 from bench.worker_throughput import detector_only_fps
 from realtime_worker.config import SinkConfig
-from tests.realtime_worker.worker_configs import LINES, ZONES, camera, write_config
 
 FPS = 10.0
 REAL_TIME_FPS = 9.5
@@ -54,7 +54,7 @@ HEALTH_S = 5.0
 FLUSH_S = SinkConfig().flush_interval_s  # the worker's default
 EXTRA_LINES = [{"id": f"x{x}", "points": [[x, 120], [x, 400]], "sides": {"left": "east", "right": "west"},
                 "in": "east"} for x in (128, 256, 512, 672)]
-_SERVE = ("import sys; from tests.streams import MjpegServer; s = MjpegServer(sys.argv[1]).start(); "
+_SERVE = ("import sys; from bench.harness.streams import MjpegServer; s = MjpegServer(sys.argv[1]).start(); "
           "print(s.url, flush=True); sys.stdin.read()")
 
 

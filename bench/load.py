@@ -33,9 +33,9 @@ import cv2
 import psycopg
 
 from bench.common import SAMPLE_VIDEO, RssSampler, bench_database, print_table, start_worker, stop_worker
+from bench.harness.net import free_port
+from bench.harness.worker_configs import camera, write_config
 from realtime_worker.config import SinkConfig, SourceRetryConfig
-from tests.conftest import free_port
-from tests.realtime_worker.worker_configs import camera, write_config
 
 CAMERAS = 16
 SPEED = 2.0

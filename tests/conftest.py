@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.harness.net import free_port
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
 from camcount.settings import user_database_url
@@ -103,12 +103,6 @@ def scratch_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluste
     cluster.start()
     yield cluster
     cluster.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_camcount(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

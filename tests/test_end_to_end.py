@@ -11,12 +11,12 @@ import dagster as dg
 import psycopg
 import pytest
 
+from bench.harness.worker_configs import camera, db_totals, line_totals, write_config
 from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource
 from camcount_pipelines.definitions import defs
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
 from tests.conftest import private_database
-from tests.realtime_worker.worker_configs import camera, db_totals, line_totals, write_config
 
 CAMERA = "e2e-plaza"
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.harness.net import free_port
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
-from tests.conftest import free_port, run_camcount
+from tests.conftest import run_camcount
 
 HYPERTABLES = {"raw.crossing_events", "raw.zone_events", "raw.zone_occupancy", "raw.stream_health",
                "raw.platform_events", "rollup.crossings_hourly"}

@@ -6,12 +6,12 @@ import dagster as dg
 import psycopg
 from polars.testing import assert_frame_equal
 
+from bench.harness.realistic_data import insert_realistic_crossings
 from camcount_pipelines import archive
 from camcount_pipelines.assets.archive import raw_archive
 from camcount_pipelines.assets.retention import retention
 from camcount_pipelines.definitions import defs
 from tests.conftest import run_camcount
-from tests.realistic_data import insert_realistic_crossings
 
 # Days no other test touches: archival and retention act on whole (shared) daily chunks.
 DAY = date(2024, 2, 12)

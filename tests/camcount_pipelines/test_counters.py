@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import psycopg
 
+from bench.harness.realistic_data import insert_realistic_crossings
 from camcount_pipelines.rollups import HOURLY_SOURCES, high_watermark
 from camcount_pipelines.sensors.ingest import scan_new_rows
-from tests.realistic_data import insert_realistic_crossings
 
 CROSSINGS = [dg.AssetKey(["rollup", "crossings_hourly"])]
 assert "crossings_hourly" in HOURLY_SOURCES

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 
+from bench.harness.realistic_data import RealisticData, insert_realistic_crossings
 from camcount_pipelines.rollups import DAILY_SOURCES, HOURLY_SOURCES
-from tests.realistic_data import RealisticData, insert_realistic_crossings
 
 HOURLY = [dg.AssetKey(["rollup", t]) for t in HOURLY_SOURCES]
 DAILY = [dg.AssetKey(["rollup", t]) for t in DAILY_SOURCES]

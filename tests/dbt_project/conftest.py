@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from bench.harness.realistic_data import RealisticData, insert_realistic_crossings
 from camcount_pipelines import rollups
 from camcount_pipelines.assets.dbt import dbt_resource, scratch_target
 from tests.conftest import private_database
-from tests.realistic_data import RealisticData, insert_realistic_crossings
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ import polars as pl
 import psycopg
 from polars.testing import assert_frame_equal
 
+from bench.harness.realistic_data import CLASS_NAME, LINE_ID, RealisticData
 from camcount_pipelines import rollups
 from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource, generate_docs
 from camcount_pipelines.assets.rollups import hourly_rollups
 from camcount_pipelines.resources import TimescaleResource
 from tests.dbt_project.conftest import Marts
-from tests.realistic_data import CLASS_NAME, LINE_ID, RealisticData
 
 # Natural key of each mart: the late-event test diffs every mart row by row.
 MART_KEYS = {

@@ -14,11 +14,11 @@ import polars as pl
 import psycopg
 import pytest
 
+from bench.harness.realistic_data import RealisticData, insert_realistic_crossings
 from camcount_pipelines.assets.dbt import DBT_PROJECT_DIR, camcount_dbt_assets, dbt_resource
 from camcount_pipelines.rollups import HOURLY_SOURCES
 from tests.camcount_pipelines.conftest import materialize_partitions
 from tests.dbt_project.conftest import Marts
-from tests.realistic_data import RealisticData, insert_realistic_crossings
 
 WEEK = date(2024, 8, 12)  # a Monday: the weekly report's ISO week; the week before is in the data too
 DAY = WEEK + timedelta(days=1)  # the daily report's Tuesday

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.worker_configs import camera, line_totals, write_config
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
-from tests.realtime_worker.worker_configs import camera, line_totals, write_config
 
 
 def reference_run(clip: Path, camera_id: str, workdir: Path, database_url: str) -> Counter[tuple[str, str]]:

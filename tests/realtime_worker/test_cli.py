@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import free_port, run_camcount
-from tests.realtime_worker.worker_configs import camera, write_config
+from bench.harness.net import free_port
+from bench.harness.worker_configs import camera, write_config
+from tests.conftest import run_camcount
 
 
 def assert_one_error_line(result, code: int, *needles: str) -> str:

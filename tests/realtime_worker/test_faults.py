@@ -12,10 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.harness import REPO
+from bench.harness.worker_configs import camera, db_totals, write_config
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
-from tests.conftest import REPO
-from tests.realtime_worker.worker_configs import camera, db_totals, write_config
 
 pytestmark = pytest.mark.fault
 

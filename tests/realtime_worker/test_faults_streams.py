@@ -19,12 +19,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bench.harness.net import free_port
+from bench.harness.streams import RtspServer, rtsp_server_available
+from bench.harness.worker_configs import camera, db_totals, write_config
 from realtime_worker.config import load_config
 from realtime_worker.runner import Worker
 from realtime_worker.sink import EventSink
-from tests.conftest import free_port, run_camcount
-from tests.realtime_worker.worker_configs import camera, db_totals, write_config
-from tests.streams import RtspServer, rtsp_server_available
+from tests.conftest import run_camcount
 
 pytestmark = pytest.mark.fault
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import psycopg
 
+from bench.harness.worker_configs import camera, write_config
 from realtime_worker.config import load_config
 from realtime_worker.health import quality_score
 from realtime_worker.runner import Worker
-from tests.realtime_worker.worker_configs import camera, write_config
 
 
 def metric(text: str, name: str, camera_id: str) -> float:

@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.harness.streams import MjpegServer, RtspServer
+from bench.harness.worker_configs import camera, db_totals, line_totals, write_config
 from realtime_worker.config import load_config
 from realtime_worker.runner import Worker
-from tests.realtime_worker.worker_configs import camera, db_totals, line_totals, write_config
-from tests.streams import MjpegServer, RtspServer
 
 LIVE_TOLERANCE = 2
 

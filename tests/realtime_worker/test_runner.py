@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg
 
+from bench.harness.worker_configs import camera, db_totals, line_totals, write_config
 from realtime_worker.config import load_config
 from realtime_worker.runner import RunSummary, run_worker
-from tests.realtime_worker.worker_configs import camera, db_totals, line_totals, write_config
 
 
 def run(config_path: Path, database_url: str) -> RunSummary:

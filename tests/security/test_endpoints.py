@@ -8,10 +8,10 @@ from pathlib import Path
 
 from dagster_webserver.cli import DEFAULT_WEBSERVER_HOST
 
+from bench.harness.worker_configs import camera, write_config
 from camcount_cli.demo import UI_ADDRESS
 from realtime_worker.config import HealthConfig, load_config
 from realtime_worker.runner import Worker
-from tests.realtime_worker.worker_configs import camera, write_config
 
 LOOPBACK = "127.0.0.1"
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.net import free_port
+from bench.harness.worker_configs import camera, write_config
 from camcount_pipelines import alerting
-from tests.conftest import free_port, run_camcount
-from tests.realtime_worker.worker_configs import camera, write_config
+from tests.conftest import run_camcount
 
 DB_PASSWORD = f"dbpw-{secrets.token_hex(8)}"
 CAMERA_PASSWORD = f"campw-{secrets.token_hex(8)}"

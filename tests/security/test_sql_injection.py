@@ -21,12 +21,12 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.harness import REPO
+from bench.harness.worker_configs import LINES, ZONES, db_totals, line_totals, write_config
 from camcount.errors import ConfigError
 from realtime_worker.config import load_config
 from realtime_worker.registry import camera_geometry
 from realtime_worker.runner import Worker
-from tests.conftest import REPO
-from tests.realtime_worker.worker_configs import LINES, ZONES, db_totals, line_totals, write_config
 
 INJECTION = "'); DROP TABLE raw.crossing_events; --"
 HOSTILE_SITE = "site'); DROP TABLE ops.sites; --"

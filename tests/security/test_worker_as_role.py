@@ -19,9 +19,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bench.harness.net import free_port
+from bench.harness.worker_configs import camera, write_config
 from camcount.db.roles import WORKER_ROLE
-from tests.conftest import free_port, run_camcount
-from tests.realtime_worker.worker_configs import camera, write_config
+from tests.conftest import run_camcount
 from tests.security.conftest import enable_login
 
 CAMERA_PASSWORD = f"campw-{secrets.token_hex(8)}"

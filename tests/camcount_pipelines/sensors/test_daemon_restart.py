@@ -33,6 +33,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
+from bench.harness.realistic_data import insert_realistic_crossings
 from camcount.db.dsn import sqlalchemy_url
 from camcount_pipelines.assets.raw import raw_assets
 from camcount_pipelines.assets.rollups import hourly_rollups
@@ -41,7 +42,6 @@ from camcount_pipelines.jobs import hourly_rollups_job
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.rollups import high_watermark
 from camcount_pipelines.sensors.ingest import ingest_sensor, partition_key
-from tests.realistic_data import insert_realistic_crossings
 
 # The code location the daemon loads: the ingest sensor and its job, nothing that writes elsewhere.
 INGEST_ONLY = dg.Definitions(

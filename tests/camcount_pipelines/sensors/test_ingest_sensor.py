@@ -6,10 +6,10 @@ from datetime import date, timedelta
 import dagster as dg
 import psycopg
 
+from bench.harness.realistic_data import insert_realistic_crossings
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.rollups import HOURLY_SOURCES, high_watermark
 from camcount_pipelines.sensors.ingest import ingest_sensor, partition_key
-from tests.realistic_data import insert_realistic_crossings
 
 HOURLY = [dg.AssetKey(["rollup", t]) for t in HOURLY_SOURCES]
 

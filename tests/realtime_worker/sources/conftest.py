@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.streams import EventLog
+from bench.harness.streams import EventLog
 
 
 @pytest.fixture

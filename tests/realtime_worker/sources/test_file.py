@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.harness.streams import EventLog
 from camcount.errors import SourceError
 from realtime_worker.sources import CaptureThread, SourceEvent
-from tests.streams import EventLog
 
 VTEST_FRAMES = 795
 

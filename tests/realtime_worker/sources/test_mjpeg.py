@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.streams import MjpegServer
 from realtime_worker.sources import CaptureThread, SourceKind
-from tests.streams import MjpegServer
 
 
 @pytest.fixture

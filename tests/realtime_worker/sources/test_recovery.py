@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.net import free_port
+from bench.harness.streams import EventLog, RtspServer, rtsp_server_available
 from camcount.errors import ConfigError, SourceError
 from realtime_worker.sources import CaptureThread, SourceEvent, SourceKind, backoff_delay, parse_source
-from tests.conftest import free_port
-from tests.streams import EventLog, RtspServer, rtsp_server_available
 
 needs_rtsp = pytest.mark.skipif(not rtsp_server_available(), reason="needs GStreamer's RTSP server (make setup)")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.streams import RtspServer, rtsp_server_available
 from realtime_worker.sources import CaptureThread, parse_source
 from realtime_worker.sources.open import _OptionsGate, rtsp_options
-from tests.streams import RtspServer, rtsp_server_available
 
 needs_rtsp = pytest.mark.skipif(not rtsp_server_available(), reason="needs GStreamer's RTSP server (make setup)")
 

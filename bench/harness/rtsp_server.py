@@ -2,7 +2,7 @@
 
 Run it with the system interpreter, which sees the GI bindings the venv lacks:
 
-    /usr/bin/python3 tests/rtsp_server.py --file data/vtest.avi --port 8554 --mount /cam1 [--loop]
+    /usr/bin/python3 bench/harness/rtsp_server.py --file data/vtest.avi --port 8554 --mount /cam1 [--loop]
 
 The media is shared, so every client sees the same live stream, as with a real camera.
 """

@@ -24,10 +24,10 @@ from typing import Any
 
 import cv2
 
-from tests.conftest import REPO, free_port
+from bench.harness.net import free_port
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-RTSP_SERVER_SCRIPT = REPO / "tests" / "rtsp_server.py"
+RTSP_SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 
 
 @functools.cache
@@ -40,7 +40,7 @@ def rtsp_server_available() -> bool:
 
 
 class RtspServer:
-    """tests/rtsp_server.py on a fixed free loopback port, which `stop()` and `start()` keep.
+    """bench/harness/rtsp_server.py on a fixed free loopback port, which `stop()` and `start()` keep.
 
     `stop()` kills the server outright (SIGKILL, like a crash or a power cut) and `pause()`
     freezes it (SIGSTOP: the connection stays open but no packet flows, like a hung camera).
