@@ -26,9 +26,10 @@ import psycopg
 from psycopg import sql
 
 from bench.common import bench_database, print_table
+from camcount.db.schema import RAW_TABLES
 from realtime_worker.config import SinkConfig
-from realtime_worker.sink.db import BatchWriter, _to_db
-from realtime_worker.sink.rows import COLUMNS, TableRow, crossing_row
+from realtime_worker.sink.db import BatchWriter, database_values
+from realtime_worker.sink.rows import TableRow, crossing_row
 from realtime_worker.types import CrossingEvent, Direction
 
 TABLE = "crossing_events"
@@ -47,10 +48,10 @@ def make_rows(camera_id: str, first: int, n: int) -> list[TableRow]:
 
 
 def _copy_rows(cur: psycopg.Cursor, target: sql.Composable, rows: list[TableRow]) -> None:
-    columns = sql.SQL(", ").join(map(sql.Identifier, COLUMNS[TABLE]))
+    columns = sql.SQL(", ").join(map(sql.Identifier, RAW_TABLES[TABLE].columns))
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)) as copy:
         for row in rows:
-            copy.write_row(_to_db(TABLE, row.values))
+            copy.write_row(database_values(TABLE, row.values))
 
 
 def _raw_copy(url: str, batch_rows: int) -> Callable[[list[TableRow]], int]:

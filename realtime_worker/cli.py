@@ -16,10 +16,11 @@ from rich.table import Table
 from camcount.db.dsn import database_url
 from camcount.errors import ExitCode, SourceError, SpoolError
 from camcount.settings import camcount_home
+from realtime_worker.assembly import build_detector, start_capture
 from realtime_worker.config import load_config
 from realtime_worker.draw import annotate
-from realtime_worker.runner import RunSummary, build_detector, run_worker
-from realtime_worker.sources import CaptureThread, parse_source
+from realtime_worker.runner import RunSummary, run_worker
+from realtime_worker.sources import parse_source
 
 console = Console(stderr=False)
 
@@ -64,8 +65,7 @@ def snapshot(config_path: Path, camera_id: str, out: Path, skip: int) -> None:
     """Write one frame with the camera's lines, zones and detections drawn, to place lines."""
     config = load_config(config_path)
     camera = config.camera(camera_id)
-    transport = camera.rtsp_transport if camera.source.lower().startswith("rtsp") else None
-    capture = CaptureThread(camera.id, parse_source(camera.source, transport)).start()
+    capture = start_capture(camera)
     try:
         frame = None
         for _ in range(skip + 1):
@@ -76,7 +76,7 @@ def snapshot(config_path: Path, camera_id: str, out: Path, skip: int) -> None:
         capture.stop()
     if frame is None:
         raise capture.error or SourceError(f"camera {camera.id}: no frame within 30 s")
-    detections = build_detector(config).detect([frame.image])[0]
+    detections = build_detector(config.detector).detect([frame.image])[0]
     if not cv2.imwrite(str(out), annotate(frame.image, camera, detections)):
         raise SourceError(f"cannot write {out}", ExitCode.USAGE)
     click.echo(f"{out}: frame {frame.index}, {len(detections)} detections, "
@@ -91,7 +91,7 @@ def process(video: Path, config_path: Path, camera_id: str | None) -> None:
     """Count a video file offline (as fast as possible) into the database, with progress."""
     config = load_config(config_path)
     camera = config.camera(camera_id) if camera_id else config.cameras[0]
-    camera = camera.model_copy(update={"source": str(video), "playback": "fast", "loop": False})
+    camera = camera.model_copy(update={"source": parse_source(str(video)), "playback": "fast", "loop": False})
     config = config.model_copy(update={"cameras": [camera]})
     _setup_logging()
     total = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)) or None

@@ -11,14 +11,27 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from camcount.errors import ConfigError
-from realtime_worker.count.geometry import polygon_self_intersects, polyline_self_intersects, segment_length
+from realtime_worker.count import require_unique_ids
+from realtime_worker.count.geometry import polygon_self_intersects
+from realtime_worker.count.lines import DEFAULT_IN_SIDE, DEFAULT_SIDES, validate_line
+from realtime_worker.sources import Source, parse_source
 from realtime_worker.types import Anchor
 
 Point = tuple[float, float]
@@ -48,25 +61,17 @@ class LineConfig(_Model):
     """A counting line: a segment or polyline whose two sides have names."""
 
     id: str = Field(min_length=1)
-    points: list[Point] = Field(min_length=2)
-    sides: dict[Literal["left", "right"], str] = {"left": "in", "right": "out"}
-    in_side: str = Field("in", alias="in")
+    points: list[Point]
+    sides: dict[Literal["left", "right"], str] = dict(DEFAULT_SIDES)
+    in_side: str = Field(DEFAULT_IN_SIDE, alias="in")
     anchor: Anchor = Anchor.BOTTOM_CENTER
     hysteresis_px: float = Field(6.0, ge=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _valid_geometry(self) -> LineConfig:
-        for a, b in zip(self.points, self.points[1:], strict=False):
-            if segment_length(a, b) == 0:
-                raise ValueError(f"line has a zero-length segment at {list(a)}")
-        if polyline_self_intersects(self.points):
-            raise ValueError("line crosses itself; a polyline must not loop back over its own segments")
-        if set(self.sides) != {"left", "right"} or len(set(self.sides.values())) != 2:
-            raise ValueError("sides must name both sides differently, e.g. {left: north, right: south}")
-        if self.in_side not in self.sides.values():
-            raise ValueError(f"in: {self.in_side!r} is not one of the side names {sorted(self.sides.values())}")
+    def _valid_line(self) -> LineConfig:
+        validate_line(self.points, self.sides, self.in_side)  # the counter's own rule
         return self
 
 
@@ -82,12 +87,28 @@ class ZoneConfig(_Model):
         return self
 
 
+def _parse_source(value: object, info: ValidationInfo) -> Source:
+    if isinstance(value, Source):
+        return value
+    if not isinstance(value, str | int) or not str(value).strip():
+        raise ValueError("give a file path, rtsp://, http(s):// MJPEG URL, or webcam:N")
+    try:
+        return parse_source(value, info.data.get("rtsp_transport"))
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# A camera URL in YAML, a typed `Source` in the model, the URL again when dumped.
+SourceField = Annotated[Source, PlainValidator(_parse_source), PlainSerializer(lambda source: source.url)]
+
+
 class CameraConfig(_Model):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     site: str
     name: str | None = None
-    source: str = Field(min_length=1, description="file path, rtsp://, http(s):// MJPEG, or webcam:N")
-    rtsp_transport: Literal["tcp", "udp"] = "tcp"
+    # rtsp_transport comes before source: the source is parsed with it, once, into a typed `Source`.
+    rtsp_transport: Literal["tcp", "udp"] | None = None  # RTSP only; default tcp
+    source: SourceField = Field(description="file path, rtsp://, http(s):// MJPEG, or webcam:N")
     playback: Literal["fast", "native"] = "fast"
     # Files: capture time of frame 0. Default: the file's modification time (so a re-run yields the
     # same event ids and inserts nothing twice); looping files start when opened.
@@ -98,10 +119,8 @@ class CameraConfig(_Model):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CameraConfig:
-        for kind, items in (("line", self.lines), ("zone", self.zones)):
-            ids = [item.id for item in items]
-            if len(ids) != len(set(ids)):
-                raise ValueError(f"duplicate {kind} id in {ids}")
+        require_unique_ids("line", [line.id for line in self.lines])
+        require_unique_ids("zone", [zone.id for zone in self.zones])
         return self
 
 
@@ -172,11 +191,6 @@ class WorkerConfig(_Model):
             if camera.id == camera_id:
                 return camera
         raise ConfigError(f"unknown camera id {camera_id!r}; the config has {[c.id for c in self.cameras]}")
-
-    def site_of(self, camera: CameraConfig) -> SiteConfig:
-        return next(site for site in self.sites if site.id == camera.site)
-
-
 
 
 def load_config(path: Path | str) -> WorkerConfig:

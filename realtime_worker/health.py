@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realtime_worker.sink.rows import TableRow
 from realtime_worker.sources.stats import SourceStats
+from realtime_worker.types import HealthSample
 
 
 @dataclass
@@ -30,34 +30,6 @@ class _Window:
     decode_ms: list[float] = field(default_factory=list)
     inference_ms: list[float] = field(default_factory=list)
     e2e_ms: list[float] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class HealthSample:
-    camera_id: str
-    at: float
-    input_fps: float
-    processed_fps: float
-    dropped_frames: int
-    decode_ms_p50: float | None
-    decode_ms_p95: float | None
-    inference_ms_p50: float | None
-    inference_ms_p95: float | None
-    e2e_ms_p50: float | None
-    e2e_ms_p95: float | None
-    bitrate_kbps: float | None
-    jitter_ms: float | None
-    reconnects: int
-    queue_depth: int
-    quality: float
-
-    def row(self) -> TableRow:
-        return TableRow("stream_health", (
-            self.at, self.camera_id, self.input_fps, self.processed_fps, self.dropped_frames,
-            self.decode_ms_p50, self.decode_ms_p95, self.inference_ms_p50, self.inference_ms_p95,
-            self.e2e_ms_p50, self.e2e_ms_p95, self.bitrate_kbps, self.jitter_ms, self.reconnects,
-            self.queue_depth, self.quality,
-        ))
 
 
 class HealthTracker:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from realtime_worker.health import HealthSample
+from realtime_worker.types import HealthSample
 
 _HEALTH_GAUGES = (
     "input_fps", "processed_fps", "decode_ms_p50", "decode_ms_p95", "inference_ms_p50",

@@ -10,7 +10,6 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from realtime_worker.config import CameraConfig, WorkerConfig
-from realtime_worker.sources import parse_source
 
 
 def camera_geometry(camera: CameraConfig) -> dict:
@@ -41,5 +40,5 @@ def register_cameras(conn: psycopg.Connection, config: WorkerConfig, cameras: li
                    source_kind = EXCLUDED.source_kind, geometry = EXCLUDED.geometry,
                    health_interval_s = EXCLUDED.health_interval_s, updated_at = now()""",
                 (camera.id, camera.site, camera.name or camera.id,
-                 str(parse_source(camera.source).kind), Jsonb(camera_geometry(camera)), config.health.interval_s),
+                 str(camera.source.kind), Jsonb(camera_geometry(camera)), config.health.interval_s),
             )

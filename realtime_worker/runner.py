@@ -1,17 +1,16 @@
-"""Wires the stages: sources -> detect (batched across cameras) -> track -> count -> sink.
+"""The loop: sources -> detect (batched across cameras) -> track -> count -> sink.
 
-One capture thread per camera fills a bounded buffer; this loop takes at most one frame per
-camera, detects them in ONE batched call, then tracks and counts each frame with that camera's
-own tracker and counters (no state is shared between cameras), and hands rows to the sink.
+Each camera's capture thread fills a bounded buffer (`assembly.py` builds the cameras). This
+loop takes at most one frame per camera, detects them in batched calls of at most
+`detector.max_batch` frames, then tracks and counts each frame with that camera's own tracker
+and counters (no state is shared between cameras), and hands the rows to the sink.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,17 +18,22 @@ from pathlib import Path
 
 from camcount.db import connect
 from camcount.errors import DatabaseError, SourceError
-from realtime_worker.config import CameraConfig, WorkerConfig
-from realtime_worker.count import CameraCounter, CountUpdate, LineCounter, ZoneCounter
-from realtime_worker.detect import PER_CAMERA_BACKENDS, Detector, load_detector
-from realtime_worker.health import HealthTracker
+from realtime_worker.assembly import CameraPipeline, build_camera, build_detector
+from realtime_worker.config import WorkerConfig
+from realtime_worker.count import CountUpdate
+from realtime_worker.detect import PER_CAMERA_BACKENDS
 from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
 from realtime_worker.sink import EventSink
-from realtime_worker.sink.rows import TableRow, crossing_row, event_id, occupancy_row, zone_event_row
-from realtime_worker.sources import CaptureThread, parse_source
-from realtime_worker.track import ByteTracker
-from realtime_worker.types import Detections, Frame
+from realtime_worker.sink.rows import (
+    TableRow,
+    crossing_row,
+    health_row,
+    occupancy_row,
+    platform_event_row,
+    zone_event_row,
+)
+from realtime_worker.types import Frame, PlatformEvent
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +46,10 @@ class RunSummary:
     crossings: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # camera, line, direction, class
     zone_entries: Counter[tuple[str, str]] = field(default_factory=Counter)  # camera, zone
     zone_exits: Counter[tuple[str, str]] = field(default_factory=Counter)
+    detector_batches: Counter[int] = field(default_factory=Counter)  # frames per detector call -> calls
     failed_cameras: dict[str, str] = field(default_factory=dict)  # camera -> error message
     spooled_rows: int = 0
     dropped_rows: int = 0
-
-
-@dataclass
-class _Camera:
-    """Everything that belongs to one camera, and nothing that another camera could touch."""
-
-    config: CameraConfig
-    capture: CaptureThread
-    detector: Detector  # shared by every camera, except for per-camera (stateful) backends
-    tracker: ByteTracker
-    counter: CameraCounter
-    health: HealthTracker
-    track_run_id: str
-    last_at: float = 0.0
-    done: bool = False
 
 
 class Worker:
@@ -75,8 +65,6 @@ class Worker:
         self.config = config
         self.database_url = database_url
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
-        per_camera = config.detector.backend in PER_CAMERA_BACKENDS
-        self._shared_detector = None if per_camera else build_detector(config)
         self.on_frames = on_frames
         self.sink = EventSink(
             database_url, config.sink.spool_dir or home / "spool",
@@ -98,57 +86,19 @@ class Worker:
         self.sink.start()
         if self.config.health.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.health.metrics_host, self.config.health.metrics_port)
-        cameras = [self._start_camera(cfg) for cfg in self.cameras_config]
+        shared = None if self.config.detector.backend in PER_CAMERA_BACKENDS else build_detector(self.config.detector)
+        cameras = [
+            build_camera(camera, self.config, detector=shared or build_detector(self.config.detector),
+                         on_event=self._on_platform_event)
+            for camera in self.cameras_config
+        ]
         try:
             self._loop(cameras, stop)
         finally:
             self._shutdown(cameras)
         return self.summary
 
-    def _start_camera(self, cfg: CameraConfig) -> _Camera:
-        source = parse_source(cfg.source)
-        start_at = cfg.start_at.timestamp() if cfg.start_at else None
-        if source.live or cfg.loop:
-            run_id = str(uuid.uuid4())  # live: every run is new footage
-        else:
-            # A file replayed from the same start gives the same ids, so re-runs insert nothing.
-            if start_at is None:
-                start_at = os.stat(source.target).st_mtime if os.path.exists(source.target) else time.time()
-            run_id = event_id(cfg.id, os.path.abspath(source.target), start_at)
-        health = HealthTracker(cfg.id, self.config.health.interval_s)
-        capture = self._open_capture(cfg, start_at)
-        tracker_cfg = self.config.tracker
-        return _Camera(
-            config=cfg,
-            capture=capture,
-            detector=self._shared_detector or build_detector(self.config),
-            tracker=ByteTracker(
-                high_threshold=tracker_cfg.high_threshold, low_threshold=tracker_cfg.low_threshold,
-                new_track_threshold=tracker_cfg.new_track_threshold, match_iou=tracker_cfg.match_iou,
-                lost_track_buffer=tracker_cfg.lost_track_buffer,
-            ),
-            counter=CameraCounter(
-                cfg.id,
-                lines=[LineCounter(cfg.id, line.id, line.points, in_side=line.in_side, sides=line.sides,
-                                   anchor=line.anchor, hysteresis_px=line.hysteresis_px) for line in cfg.lines],
-                zones=[ZoneCounter(cfg.id, zone.id, zone.polygon, anchor=zone.anchor) for zone in cfg.zones],
-            ),
-            health=health,
-            track_run_id=run_id,
-        )
-
-    def _open_capture(self, cfg: CameraConfig, start_at: float | None) -> CaptureThread:
-        retry = self.config.sources
-        transport = cfg.rtsp_transport if cfg.source.lower().startswith("rtsp") else None
-        return CaptureThread(
-            cfg.id, parse_source(cfg.source, transport),
-            realtime=cfg.playback == "native", loop=cfg.loop, start_at=start_at,
-            buffer_size=retry.buffer_frames, stall_timeout_s=retry.stall_timeout_s,
-            backoff_initial_s=retry.backoff_initial_s, backoff_max_s=retry.backoff_max_s,
-            max_outage_s=retry.max_outage_s, on_event=self._on_source_event,
-        ).start()
-
-    def _shutdown(self, cameras: list[_Camera]) -> None:
+    def _shutdown(self, cameras: list[CameraPipeline]) -> None:
         for camera in cameras:
             camera.capture.stop()
             if camera.last_at:
@@ -162,13 +112,13 @@ class Worker:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def _loop(self, cameras: list[_Camera], stop: threading.Event) -> None:
+    def _loop(self, cameras: list[CameraPipeline], stop: threading.Event) -> None:
         while not stop.is_set():
             active = [camera for camera in cameras if not camera.done]
             if not active:
                 return
             # 1. Gather at most one frame per camera (a live camera may have none yet).
-            batch: list[tuple[_Camera, Frame]] = []
+            batch: list[tuple[CameraPipeline, Frame]] = []
             for camera in active:
                 frame = camera.capture.get(timeout=0.02 if len(batch) else 0.1)
                 if frame is not None:
@@ -186,29 +136,32 @@ class Worker:
                     self._sample_health(camera, now)
             self._drain_events()
 
-    def _process(self, batch: list[tuple[_Camera, Frame]]) -> None:
-        # Detect: one forward pass per detector, i.e. every camera's frame at once when shared.
-        by_detector: dict[int, list[tuple[_Camera, Frame]]] = defaultdict(list)
+    def _process(self, batch: list[tuple[CameraPipeline, Frame]]) -> None:
+        """Detect in as few calls as the cap allows: one per detector and `max_batch` frames."""
+        by_detector: dict[int, list[tuple[CameraPipeline, Frame]]] = defaultdict(list)
         for camera, frame in batch:
             by_detector[id(camera.detector)].append((camera, frame))
+        cap = self.config.detector.max_batch
         for group in by_detector.values():
-            started = time.perf_counter()
-            detections = group[0][0].detector.detect([frame.image for _, frame in group])
-            self._track_and_count(group, detections, (time.perf_counter() - started) * 1000)
+            for start in range(0, len(group), cap):
+                chunk = group[start:start + cap]
+                started = time.perf_counter()
+                detections = chunk[0][0].detector.detect([frame.image for _, frame in chunk])
+                inference_ms = (time.perf_counter() - started) * 1000
+                self.summary.detector_batches[len(chunk)] += 1
+                for (camera, frame), dets in zip(chunk, detections, strict=True):
+                    self._track_and_count(camera, frame, dets, inference_ms)
 
-    def _track_and_count(
-        self, group: list[tuple[_Camera, Frame]], detections: list[Detections], inference_ms: float
-    ) -> None:
-        for (camera, frame), dets in zip(group, detections, strict=True):
-            # Track and count with this camera's own state only.
-            tracks = camera.tracker.update(dets)
-            self._emit(camera, camera.counter.update(tracks, frame.captured_at))
-            camera.last_at = frame.captured_at
-            self.summary.frames[camera.config.id] += 1
-            e2e_ms = (time.time() - (frame.received_at or frame.captured_at)) * 1000
-            camera.health.on_processed(decode_ms=frame.decode_ms, inference_ms=inference_ms, e2e_ms=e2e_ms)
+    def _track_and_count(self, camera: CameraPipeline, frame: Frame, detections, inference_ms: float) -> None:
+        """Track and count one frame with this camera's own state only."""
+        tracks = camera.tracker.update(detections)
+        self._emit(camera, camera.counter.update(tracks, frame.captured_at))
+        camera.last_at = frame.captured_at
+        self.summary.frames[camera.config.id] += 1
+        e2e_ms = (time.time() - (frame.received_at or frame.captured_at)) * 1000
+        camera.health.on_processed(decode_ms=frame.decode_ms, inference_ms=inference_ms, e2e_ms=e2e_ms)
 
-    def _emit(self, camera: _Camera, update: CountUpdate) -> None:
+    def _emit(self, camera: CameraPipeline, update: CountUpdate) -> None:
         run_id = camera.track_run_id
         rows = [crossing_row(event, run_id) for event in update.crossings]
         rows += [zone_event_row(event, run_id) for event in update.zone_events]
@@ -222,15 +175,15 @@ class Worker:
             tally = self.summary.zone_entries if event.transition == "enter" else self.summary.zone_exits
             tally[(event.camera_id, event.zone_id)] += 1
 
-    def _finish_camera(self, camera: _Camera) -> None:
+    def _finish_camera(self, camera: CameraPipeline) -> None:
         camera.done = True
         if camera.capture.error is not None:
             self.summary.failed_cameras[camera.config.id] = str(camera.capture.error)
             log.error("camera %s stopped: %s", camera.config.id, camera.capture.error)
 
-    def _sample_health(self, camera: _Camera, now: float) -> None:
+    def _sample_health(self, camera: CameraPipeline, now: float) -> None:
         sample = camera.health.sample(now, camera.capture.stats())
-        self.sink.put([sample.row()])
+        self.sink.put([health_row(sample)])
         self.metrics.record_health(sample)
         self.metrics.spool_segments.set(self.sink.spool_segments)
         self.metrics.spool_dropped_rows.set(self.sink.dropped_rows)
@@ -240,17 +193,10 @@ class Worker:
 
     # -- platform events and registry ---------------------------------------------------------
 
-    def _on_source_event(self, kind: str, camera_id: str, message: str, details: dict) -> None:
+    def _on_platform_event(self, event: PlatformEvent) -> None:
         """Called on capture threads: queue the event; the loop hands it to the sink."""
-        severity = "error" if kind in ("source_failed", "source_down") else "info"
-        if kind == "frame_corrupt":
-            severity = "warning"
-        now = time.time()
-        row = TableRow("platform_events", (
-            now, str(uuid.uuid4()), kind, severity, camera_id, message, details,
-        ))
         with self._events_lock:
-            self._events.append(row)
+            self._events.append(platform_event_row(event))
 
     def _drain_events(self) -> None:
         with self._events_lock:
@@ -267,14 +213,6 @@ class Worker:
             log.warning("camera registry not updated yet (%s); events are spooled meanwhile", exc)
 
 
-def build_detector(config: WorkerConfig) -> Detector:
-    settings = config.detector
-    return load_detector(
-        settings.backend, weights=settings.weights, device=settings.device, classes=settings.classes,
-        confidence=settings.confidence, imgsz=settings.imgsz, class_aliases=settings.class_aliases,
-    )
-
-
 def run_worker(
     config: WorkerConfig, *, database_url: str, home: Path, camera_ids: list[str] | None, stop: threading.Event,
     on_frames: Callable[[int], None] | None = None,
@@ -285,4 +223,3 @@ def run_worker(
     if summary.failed_cameras and len(summary.failed_cameras) == len(worker.cameras_config):
         raise SourceError("; ".join(f"camera {cid}: {msg}" for cid, msg in summary.failed_cameras.items()))
     return summary
-

@@ -2,6 +2,7 @@
 
 sources -> `Frame` -> detect -> `Detections` -> track -> `Detections` (with `tracker_id`)
 -> count -> `CrossingEvent` / `ZoneEvent` / `OccupancySample` -> sink.
+Beside the flow: `HealthSample` (health -> sink) and `PlatformEvent` (sources, worker -> sink).
 
 Like `supervision.Detections`, one array-of-boxes type is shared by detector, tracker and
 counter, so each stage is a pure function of the previous stage's output.
@@ -9,8 +10,10 @@ counter, so each stage is a pure function of the previous stage's output.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -125,3 +128,44 @@ class OccupancySample:
     class_name: str
     second: int  # POSIX second (floor of the frame timestamps it summarises)
     occupancy: int  # max tracks inside during that second
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSample:
+    """One camera's stream health over one sampling window (see `health` for the quality score)."""
+
+    camera_id: str
+    at: float
+    input_fps: float
+    processed_fps: float
+    dropped_frames: int
+    decode_ms_p50: float | None
+    decode_ms_p95: float | None
+    inference_ms_p50: float | None
+    inference_ms_p95: float | None
+    e2e_ms_p50: float | None
+    e2e_ms_p95: float | None
+    bitrate_kbps: float | None
+    jitter_ms: float | None
+    reconnects: int
+    queue_depth: int
+    quality: float
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformEvent:
+    """Something that happened to the platform rather than in the scene: a camera down, a corrupt
+    frame, the worker's own life. Its producer decides the severity; the sink only stores it."""
+
+    kind: str
+    severity: Severity
+    message: str
+    camera_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)

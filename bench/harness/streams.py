@@ -16,15 +16,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import cv2
 
 from bench.harness.net import free_port
+from realtime_worker.types import PlatformEvent
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 RTSP_SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
@@ -177,37 +176,28 @@ class _MjpegHandler(BaseHTTPRequestHandler):
         """Silence the per-request access log."""
 
 
-@dataclass(frozen=True)
-class Event:
-    kind: str
-    camera_id: str
-    message: str
-    details: dict[str, Any]
-    at: float  # monotonic
-
-
 class EventLog:
     """An `on_event` callback that remembers every event, with a way to wait for one."""
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.events: list[PlatformEvent] = []
         self._cond = threading.Condition()
 
-    def __call__(self, kind: str, camera_id: str, message: str, details: dict[str, Any]) -> None:
+    def __call__(self, event: PlatformEvent) -> None:
         with self._cond:
-            self.events.append(Event(kind, camera_id, message, details, time.monotonic()))
+            self.events.append(event)
             self._cond.notify_all()
 
     def kinds(self) -> list[str]:
         with self._cond:
             return [event.kind for event in self.events]
 
-    def wait_for(self, kind: str, timeout: float, after: int = 0) -> Event:
+    def wait_for(self, kind: str, timeout: float, after: int = 0) -> PlatformEvent:
         """The first `kind` event at or after position `after`; fails the test after `timeout` s."""
         with self._cond:
             found = self._cond.wait_for(lambda: self._find(kind, after) is not None, timeout)
             assert found, f"no {kind} event within {timeout} s; got {self.kinds()}"
             return self._find(kind, after)  # type: ignore[return-value]
 
-    def _find(self, kind: str, after: int) -> Event | None:
+    def _find(self, kind: str, after: int) -> PlatformEvent | None:
         return next((event for event in self.events[after:] if event.kind == kind), None)

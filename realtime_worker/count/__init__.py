@@ -14,7 +14,14 @@ from realtime_worker.count.lines import LineCounter
 from realtime_worker.count.zones import ZoneCounter
 from realtime_worker.types import CrossingEvent, Detections, OccupancySample, ZoneEvent
 
-__all__ = ["CameraCounter", "CountUpdate", "LineCounter", "ZoneCounter"]
+__all__ = ["CameraCounter", "CountUpdate", "LineCounter", "ZoneCounter", "require_unique_ids"]
+
+
+def require_unique_ids(kind: str, ids: Sequence[str]) -> None:
+    """Line and zone ids name rows in the database: two alike would merge two counts silently."""
+    duplicates = sorted({i for i in ids if list(ids).count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate {kind} id {', '.join(map(repr, duplicates))}")
 
 
 @dataclass(slots=True)
@@ -34,8 +41,10 @@ class CameraCounter:
             ("line", lines, [line.line_id for line in lines]),
             ("zone", zones, [zone.zone_id for zone in zones]),
         ):
-            if len(ids) != len(set(ids)):
-                raise ValueError(f"camera {camera_id!r}: duplicate {kind} id in {ids}")
+            try:
+                require_unique_ids(kind, ids)
+            except ValueError as exc:
+                raise ValueError(f"camera {camera_id!r}: {exc}") from None
             if any(counter.camera_id != camera_id for counter in counters):
                 raise ValueError(f"camera {camera_id!r}: a {kind} counter belongs to another camera")
         self.camera_id = camera_id

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
+from types import MappingProxyType
 
 import numpy as np
 
@@ -48,6 +49,37 @@ class Side(StrEnum):
     RIGHT = "right"
 
 
+# A line's default side names: its left side is called "in", so crossing into the left is IN.
+DEFAULT_SIDES: Mapping[str, str] = MappingProxyType({"left": "in", "right": "out"})
+DEFAULT_IN_SIDE = "in"
+
+
+def validate_line(
+    points: Sequence[Point] | np.ndarray, sides: Mapping[str, str] = DEFAULT_SIDES, in_side: str = DEFAULT_IN_SIDE
+) -> Side:
+    """The one rule for a counting line, used by the config and by `LineCounter` alike.
+
+    Returns which side (left or right) is the declared in side; raises ValueError naming the
+    problem otherwise: fewer than 2 points, a zero-length segment, a polyline that touches
+    itself (its sides would be ambiguous), or side names that are not two different names one
+    of which is `in_side`.
+    """
+    points = as_points(points)
+    if len(points) < 2:
+        raise ValueError(f"a line needs at least 2 points, got {len(points)}")
+    for i, (a, b) in enumerate(pairwise(points)):
+        if segment_length(a, b) == 0:
+            raise ValueError(f"segment {i} has zero length (point {a.tolist()} is repeated)")
+    if polyline_self_intersects(points):
+        raise ValueError("the polyline crosses or touches itself; its sides are ambiguous")
+    if set(sides) != {"left", "right"} or sides["left"] == sides["right"]:
+        raise ValueError("sides must give 'left' and 'right' two different names, e.g. {left: north, right: south}")
+    side_by_name = {name: Side(key) for key, name in sides.items()}
+    if in_side not in side_by_name:
+        raise ValueError(f"in side {in_side!r} is not one of the side names {sorted(side_by_name)}")
+    return side_by_name[in_side]
+
+
 @dataclass(slots=True)
 class _TrackSide:
     side: Side | None  # None until observed outside the band, and after leaving the extent
@@ -63,8 +95,8 @@ class LineCounter:
         line_id: str,
         points: Sequence[Point] | np.ndarray,
         *,
-        in_side: str,
-        sides: Mapping[str, str] | None = None,
+        in_side: str = DEFAULT_IN_SIDE,
+        sides: Mapping[str, str] = DEFAULT_SIDES,
         anchor: Anchor = Anchor.BOTTOM_CENTER,
         hysteresis_px: float = 6.0,
         forget_after_s: float = 10.0,
@@ -75,14 +107,10 @@ class LineCounter:
         self.hysteresis_px = hysteresis_px
         self.forget_after_s = forget_after_s
         self.points = as_points(points)
-        _validate_line(line_id, self.points)
-        names = dict(sides or {"left": "left", "right": "right"})
-        if set(names) != {"left", "right"} or names["left"] == names["right"]:
-            raise ValueError(f"line {line_id!r}: sides must give 'left' and 'right' two different names")
-        side_by_name = {name: Side(key) for key, name in names.items()}
-        if in_side not in side_by_name:
-            raise ValueError(f"line {line_id!r}: in_side {in_side!r} is not one of {sorted(side_by_name)}")
-        self._in_side = side_by_name[in_side]
+        try:
+            self._in_side = validate_line(self.points, sides, in_side)
+        except ValueError as exc:
+            raise ValueError(f"line {line_id!r}: {exc}") from None
         self._tracks: dict[int, _TrackSide] = {}
 
     def update(self, tracks: Detections, at: float) -> list[CrossingEvent]:
@@ -121,13 +149,3 @@ class LineCounter:
     def reset(self) -> None:
         """Forget every track: the next stream's tracker starts its ids again at 1."""
         self._tracks.clear()
-
-
-def _validate_line(line_id: str, points: np.ndarray) -> None:
-    if len(points) < 2:
-        raise ValueError(f"line {line_id!r}: needs at least 2 points, got {len(points)}")
-    for i, (a, b) in enumerate(pairwise(points)):
-        if segment_length(a, b) == 0:
-            raise ValueError(f"line {line_id!r}: segment {i} has zero length (point {a.tolist()} is repeated)")
-    if polyline_self_intersects(points):
-        raise ValueError(f"line {line_id!r}: the polyline crosses or touches itself; its sides are ambiguous")

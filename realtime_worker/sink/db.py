@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg import sql
 
-from realtime_worker.sink.rows import COLUMNS, TableRow
+from camcount.db.schema import RAW_TABLES
+from realtime_worker.sink.rows import TableRow
 
 
 class BatchWriter:
@@ -63,36 +64,39 @@ class BatchWriter:
                 options="-c statement_timeout=15000", keepalives=1, keepalives_idle=5,
                 keepalives_interval=2, keepalives_count=2,
             )
-            for table, columns in COLUMNS.items():
+            for table in RAW_TABLES.values():
                 self._conn.execute(sql.SQL(
                     "CREATE TEMP TABLE {stage} ON COMMIT DELETE ROWS AS SELECT {cols} FROM raw.{table} WITH NO DATA"
-                ).format(stage=sql.Identifier(f"stage_{table}"), table=sql.Identifier(table),
-                         cols=sql.SQL(", ").join(map(sql.Identifier, columns))))
+                ).format(stage=sql.Identifier(f"stage_{table.name}"), table=sql.Identifier(table.name),
+                         cols=sql.SQL(", ").join(map(sql.Identifier, table.columns))))
             self._conn.commit()
         return self._conn
 
 
 def _copy(cur: psycopg.Cursor, target: sql.Composable, table: str, rows: list[tuple]) -> None:
-    column_list = sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
+    column_list = sql.SQL(", ").join(map(sql.Identifier, RAW_TABLES[table].columns))
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, column_list)) as copy:
         for values in rows:
-            copy.write_row(_to_db(table, values))
+            copy.write_row(database_values(table, values))
 
 
 def _copy_and_merge(cur: psycopg.Cursor, table: str, rows: list[tuple]) -> int:
     """The replay path: stage the rows, then insert those whose key is new."""
     stage = sql.Identifier(f"stage_{table}")
-    column_list = sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
+    column_list = sql.SQL(", ").join(map(sql.Identifier, RAW_TABLES[table].columns))
     _copy(cur, stage, table, rows)
     cur.execute(sql.SQL("INSERT INTO raw.{} ({cols}) SELECT {cols} FROM {} ON CONFLICT DO NOTHING").format(
         sql.Identifier(table), stage, cols=column_list))
     return cur.rowcount
 
 
-def _to_db(table: str, values: tuple) -> tuple:
-    """Spool-friendly values -> database values (POSIX seconds -> timestamptz, dict -> json)."""
-    converted = list(values)
-    converted[0] = datetime.fromtimestamp(values[0], UTC)
-    if table == "platform_events":
-        converted[-1] = json.dumps(values[-1])
-    return tuple(converted)
+def database_values(table: str, values: tuple) -> tuple:
+    """Spool values -> database values, by column: the time column becomes a `timestamptz`,
+    JSON columns become JSON text."""
+    spec = RAW_TABLES[table]
+    return tuple(
+        datetime.fromtimestamp(value, UTC) if column == spec.time_column
+        else json.dumps(value) if column in spec.json_columns
+        else value
+        for column, value in zip(spec.columns, values, strict=True)
+    )

@@ -1,32 +1,23 @@
-"""Counting results -> rows of the raw hypertables, with deterministic ids.
+"""Counting results, health samples and platform events -> rows of the raw hypertables.
 
-Rows are plain JSON-able tuples (times as POSIX seconds, ids as strings) so the spool can
-store them losslessly; `db.py` turns times into `timestamptz` at write time.
+Every row the worker writes is built here, by column name (`camcount.db.schema` names the
+columns once). Rows are plain JSON-able tuples in COPY order (times as POSIX seconds, ids as
+strings) so the spool stores them losslessly; `db.py` turns them into database values.
+Event ids are deterministic: replaying the same input yields the same ids, so replays insert
+nothing twice.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from realtime_worker.types import CrossingEvent, OccupancySample, ZoneEvent
+from camcount.db.schema import RAW_TABLES
+from realtime_worker.types import CrossingEvent, HealthSample, OccupancySample, PlatformEvent, ZoneEvent
 
 # Fixed namespace: event ids must be the same on every machine and every replay.
 EVENT_NAMESPACE = uuid.UUID("5b0c6e3a-8d0c-4b7e-9d6c-63616d636f75")
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "crossing_events": ("time", "event_id", "camera_id", "line_id", "track_run_id", "track_id",
-                        "direction", "class_name", "confidence"),
-    "zone_events": ("time", "event_id", "camera_id", "zone_id", "track_run_id", "track_id",
-                    "transition", "class_name", "dwell_s"),
-    "zone_occupancy": ("time", "camera_id", "zone_id", "class_name", "occupancy"),
-    "stream_health": ("time", "camera_id", "input_fps", "processed_fps", "dropped_frames",
-                      "decode_ms_p50", "decode_ms_p95", "inference_ms_p50", "inference_ms_p95",
-                      "e2e_ms_p50", "e2e_ms_p95", "bitrate_kbps", "jitter_ms", "reconnects",
-                      "queue_depth", "quality"),
-    "platform_events": ("time", "event_id", "kind", "severity", "camera_id", "message", "details"),
-}
 
 Row = tuple[Any, ...]
 
@@ -37,6 +28,15 @@ class TableRow:
     values: Row
 
 
+def table_row(table: str, **values: Any) -> TableRow:
+    """A row of `raw.<table>` from its values by column name; a missing or unknown column is a bug."""
+    columns = RAW_TABLES[table].columns
+    if values.keys() != set(columns):
+        missing, unknown = set(columns) - values.keys(), values.keys() - set(columns)
+        raise ValueError(f"raw.{table} row: missing columns {sorted(missing)}, unknown columns {sorted(unknown)}")
+    return TableRow(table, tuple(values[column] for column in columns))
+
+
 def event_id(*parts: object) -> str:
     """A UUIDv5 of the event's identity: replaying the same input yields the same id."""
     return str(uuid.uuid5(EVENT_NAMESPACE, "|".join(str(part) for part in parts)))
@@ -44,25 +44,39 @@ def event_id(*parts: object) -> str:
 
 def crossing_row(event: CrossingEvent, track_run_id: str) -> TableRow:
     at_us = round(event.at * 1e6)
-    return TableRow("crossing_events", (
-        event.at,
-        event_id(event.camera_id, event.line_id, track_run_id, event.track_id, event.direction, at_us),
-        event.camera_id, event.line_id, track_run_id, event.track_id, str(event.direction),
-        event.class_name, round(float(event.confidence), 4),
-    ))
+    return table_row(
+        "crossing_events", time=event.at,
+        event_id=event_id(event.camera_id, event.line_id, track_run_id, event.track_id, event.direction, at_us),
+        camera_id=event.camera_id, line_id=event.line_id, track_run_id=track_run_id, track_id=event.track_id,
+        direction=str(event.direction), class_name=event.class_name, confidence=round(float(event.confidence), 4),
+    )
 
 
 def zone_event_row(event: ZoneEvent, track_run_id: str) -> TableRow:
     at_us = round(event.at * 1e6)
-    return TableRow("zone_events", (
-        event.at,
-        event_id(event.camera_id, event.zone_id, track_run_id, event.track_id, event.transition, at_us),
-        event.camera_id, event.zone_id, track_run_id, event.track_id, str(event.transition),
-        event.class_name, event.dwell_s,
-    ))
+    return table_row(
+        "zone_events", time=event.at,
+        event_id=event_id(event.camera_id, event.zone_id, track_run_id, event.track_id, event.transition, at_us),
+        camera_id=event.camera_id, zone_id=event.zone_id, track_run_id=track_run_id, track_id=event.track_id,
+        transition=str(event.transition), class_name=event.class_name, dwell_s=event.dwell_s,
+    )
 
 
 def occupancy_row(sample: OccupancySample) -> TableRow:
-    return TableRow("zone_occupancy", (
-        float(sample.second), sample.camera_id, sample.zone_id, sample.class_name, sample.occupancy,
-    ))
+    return table_row(
+        "zone_occupancy", time=float(sample.second), camera_id=sample.camera_id, zone_id=sample.zone_id,
+        class_name=sample.class_name, occupancy=sample.occupancy,
+    )
+
+
+def health_row(sample: HealthSample) -> TableRow:
+    values = asdict(sample)
+    return table_row("stream_health", time=values.pop("at"), **values)
+
+
+def platform_event_row(event: PlatformEvent) -> TableRow:
+    """Platform events happen once each (a random id): a replay of the spool still inserts each once."""
+    return table_row(
+        "platform_events", time=event.at, event_id=str(uuid.uuid4()), kind=event.kind,
+        severity=str(event.severity), camera_id=event.camera_id, message=event.message, details=event.details,
+    )

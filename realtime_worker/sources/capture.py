@@ -23,12 +23,12 @@ from realtime_worker.sources.open import open_capture
 from realtime_worker.sources.retry import backoff_delay
 from realtime_worker.sources.stats import SourceStats, StatsRecorder
 from realtime_worker.sources.url import Source, parse_source
-from realtime_worker.types import Frame
+from realtime_worker.types import Frame, PlatformEvent, Severity
 
 log = logging.getLogger(__name__)
 
-EventCallback = Callable[[str, str, str, dict[str, Any]], None]
-"""on_event(kind, camera_id, message, details): called from the capture thread, so keep it quick."""
+EventCallback = Callable[[PlatformEvent], None]
+"""on_event(event): called from the capture thread, so keep it quick."""
 
 # One corrupt-frame event per camera per minute at most (later ones are summed into the next):
 # a damaged stream must not flood platform_events for months.
@@ -42,6 +42,14 @@ class SourceEvent(StrEnum):
     RECOVERED = "source_recovered"
     FAILED = "source_failed"  # the retry budget is spent, or a file cannot be read at all
     FRAME_CORRUPT = "frame_corrupt"
+
+    @property
+    def severity(self) -> Severity:
+        """A camera that is down is an error; a skipped frame a warning; a recovery news."""
+        return {
+            SourceEvent.DOWN: Severity.ERROR, SourceEvent.FAILED: Severity.ERROR,
+            SourceEvent.FRAME_CORRUPT: Severity.WARNING, SourceEvent.RECOVERED: Severity.INFO,
+        }[self]
 
 
 class CaptureThread:
@@ -370,7 +378,8 @@ class CaptureThread:
         if self._on_event is None:
             return
         try:
-            self._on_event(kind.value, self.camera_id, message, {"source": self.source.masked, **details})
+            self._on_event(PlatformEvent(kind=kind.value, severity=kind.severity, message=message,
+                                         camera_id=self.camera_id, details={"source": self.source.masked, **details}))
         except Exception:  # the event sink's failure must not stop the camera
             log.exception("camera %s: on_event callback failed for %s", self.camera_id, kind.value)
 

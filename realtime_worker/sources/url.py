@@ -33,6 +33,11 @@ class Source:
         return self.kind is not SourceKind.FILE
 
     @property
+    def url(self) -> str:
+        """The source as a config file writes it (credentials included: never log it; use `masked`)."""
+        return f"webcam:{self.target}" if self.kind is SourceKind.WEBCAM else str(self.target)
+
+    @property
     def masked(self) -> str:
         return redact_stream_url(self.target)
 

@@ -32,7 +32,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_valid_config_substitutes_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAM_PASSWORD", "p@ss")
     config = load_config(write(tmp_path, VALID))
-    assert config.cameras[0].source == "rtsp://viewer:p@ss@127.0.0.1:8554/cam1"
+    assert config.cameras[0].source.target == "rtsp://viewer:p@ss@127.0.0.1:8554/cam1"
+    assert config.cameras[0].source.transport == "tcp"
     assert config.cameras[0].lines[0].in_side == "north"
 
 
@@ -41,16 +42,21 @@ def test_valid_config_substitutes_env(tmp_path: Path, monkeypatch: pytest.Monkey
     [
         (lambda t: t.replace("cameras:", "cameras: [oops"), "invalid YAML"),
         (lambda t: t.replace("[[0, 10], [100, 10]]", "[[5, 5], [5, 5]]"),
-         "cameras[0].lines[0]: line has a zero-length"),
+         "cameras[0].lines[0]: segment 0 has zero length"),
         (lambda t: t.replace("[[0, 0], [50, 0], [50, 50], [0, 50]]", "[[0, 0], [50, 50], [50, 0], [0, 50]]"),
          "cameras[0].zones[0]: zone polygon intersects itself"),
         (lambda t: t.replace("[[0, 10], [100, 10]]", "[[0, 0], [100, 100], [100, 0], [0, 100]]"),
-         "cameras[0].lines[0]: line crosses itself"),
+         "cameras[0].lines[0]: the polyline crosses or touches itself"),
         (lambda t: t.replace("site: campus", "site: elsewhere"), "unknown site 'elsewhere'"),
-        (lambda t: t.replace("in: north", "in: east"), "in: 'east' is not one of the side names"),
+        (lambda t: t.replace("in: north", "in: east"), "cameras[0].lines[0]: in side 'east' is not one of the side names"),
         (lambda t: t.replace("timezone: Europe/London", "timezone: Mars/Olympus"), "sites[0].timezone"),
         (lambda t: t + "detector: {backend: magic}\n", "detector.backend"),
         (lambda t: t, "cameras[0].source: environment variable CAM_PASSWORD is not set"),
+        (lambda t: t.replace("    source: rtsp://viewer:${CAM_PASSWORD}@127.0.0.1:8554/cam1",
+                             "    rtsp_transport: udp\n    source: data/x.avi"),
+         "cameras[0].source: source data/x.avi: transport applies to rtsp:// sources only"),
+        (lambda t: t.replace("in: north}", "in: north}\n      - {id: door, points: [[0, 20], [100, 20]]}"),
+         "cameras[0]: duplicate line id 'door'"),
     ],
 )
 def test_bad_config_names_key_and_reason(

@@ -26,7 +26,7 @@ def tracks(feet: dict[int, tuple[float, float]], cars: frozenset[int] = frozense
 def camera() -> CameraCounter:
     return CameraCounter(
         "cam",
-        lines=[LineCounter("cam", "door", [(0, 100), (200, 100)], in_side="left")],
+        lines=[LineCounter("cam", "door", [(0, 100), (200, 100)], in_side="in")],
         zones=[ZoneCounter("cam", "hall", [(0, 120), (200, 120), (200, 300), (0, 300)])],
     )
 
@@ -68,7 +68,7 @@ def test_one_update_feeds_every_counter_and_counts_per_class() -> None:
 
 
 def test_ids_must_be_unique_and_counters_of_this_camera() -> None:
-    door = LineCounter("cam", "door", [(0, 100), (200, 100)], in_side="left")
+    door = LineCounter("cam", "door", [(0, 100), (200, 100)], in_side="in")
     with pytest.raises(ValueError, match="duplicate line id"):
         CameraCounter("cam", lines=[door, door])
     with pytest.raises(ValueError, match="belongs to another camera"):

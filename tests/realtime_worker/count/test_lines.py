@@ -135,11 +135,11 @@ def test_reset_forgets_every_track() -> None:
 )
 def test_bad_geometry_is_refused(points: list[tuple[float, float]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        LineCounter("cam", "door", points, in_side="left")
+        LineCounter("cam", "door", points, in_side="in")
 
 
 def test_bad_side_names_are_refused() -> None:
-    with pytest.raises(ValueError, match="in_side 'up' is not one of"):
+    with pytest.raises(ValueError, match="in side 'up' is not one of"):
         LineCounter("cam", "door", [(0, 0), (10, 0)], sides={"left": "north", "right": "south"}, in_side="up")
     with pytest.raises(ValueError, match="two different names"):
         LineCounter("cam", "door", [(0, 0), (10, 0)], sides={"left": "x", "right": "x"}, in_side="x")
