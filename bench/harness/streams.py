@@ -19,6 +19,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import cv2
 
@@ -38,7 +39,25 @@ def rtsp_server_available() -> bool:
         return False
 
 
-class RtspServer:
+class _Server:
+    """`with Server(...) as server:` starts it and closes it, whatever happens inside."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class RtspServer(_Server):
     """bench/harness/rtsp_server.py on a fixed free loopback port, which `stop()` and `start()` keep.
 
     `stop()` kills the server outright (SIGKILL, like a crash or a power cut) and `pause()`
@@ -94,17 +113,12 @@ class RtspServer:
             raise RuntimeError("the RTSP server is not running")
         os.kill(self._process.pid, signum)
 
-    def __enter__(self) -> RtspServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self.stop()
         self._log_path.unlink(missing_ok=True)
 
 
-class MjpegServer:
+class MjpegServer(_Server):
     """Serves a video file as an endless MJPEG stream (multipart/x-mixed-replace) at its frame rate.
 
     Each client gets its own pass over the file from the start, looping at the end, as an IP
@@ -133,12 +147,7 @@ class MjpegServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> MjpegServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self.stop()
 
 
