@@ -10,12 +10,12 @@ timezone's day is over before it counts as complete.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-# Partitions cannot start before the earliest data that should be rolled up.
-START = os.environ.get("CAMCOUNT_PARTITIONS_START", "2024-01-01")
+from camcount.settings import partitions_start
+
+# Partitions cannot start before the earliest data that should be rolled up (the worker refuses earlier).
+START = partitions_start().date().isoformat()
 
 # end_offset: the running hour (and local day, week, month) is a partition, so live data rolls up now.
 HOURLY = dg.HourlyPartitionsDefinition(start_date=f"{START}-00:00", end_offset=1)

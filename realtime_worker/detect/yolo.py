@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from camcount.errors import DetectorError
+from camcount.settings import camcount_home
 from realtime_worker.types import Detections
 
 REMEDY = "pass a local weights path (detector.weights) or use the offline backend (detector.backend: ssdlite)"
@@ -109,8 +110,7 @@ def _import_yolo() -> Any:
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-    camcount_home = Path(os.environ.get("CAMCOUNT_HOME", ".camcount"))
-    os.environ.setdefault("YOLO_CONFIG_DIR", str((camcount_home / "ultralytics").absolute()))
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(camcount_home() / "ultralytics"))
     try:
         from ultralytics import YOLO
     except ImportError as exc:
