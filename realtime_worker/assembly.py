@@ -92,15 +92,14 @@ def start_capture(
 
 
 def _identity(camera: CameraConfig) -> tuple[float | None, str]:
-    """When the camera's frame 0 was captured, and the track run id its events carry.
+    """When the camera's frame 0 was captured (None: by the capture clock), and the track run id
+    its events carry.
 
     Live and looping sources are new footage every run: a random run id. A file replayed from
     the same start gives the same run id, hence the same event ids, so a rerun inserts nothing.
     """
-    start_at = camera.start_at.timestamp() if camera.start_at else None
-    if camera.source.live or camera.loop:
-        return start_at, str(uuid.uuid4())
-    path = str(camera.source.target)
-    if start_at is None:
-        start_at = os.stat(path).st_mtime if os.path.exists(path) else time.time()
-    return start_at, event_id(camera.id, os.path.abspath(path), start_at)
+    if camera.capture_clock:
+        return None, str(uuid.uuid4())
+    frame0 = camera.frame0_at()
+    start_at = frame0.timestamp() if frame0 else time.time()  # a missing file fails to open: its stamp is moot
+    return start_at, event_id(camera.id, os.path.abspath(str(camera.source.target)), start_at)

@@ -2,14 +2,17 @@
 
 Every error names the file, the key path and the reason (`cameras[1].lines[0].points: ...`).
 Credentials never live in the file: `${VAR}` in any string is replaced from the environment,
-and a missing variable is an error that names both the key and the variable.
+and a missing variable is an error that names both the key and the variable. Relative paths
+(`source`, `sink.spool_dir`) are relative to the config file's own directory, so a config means
+the same from any working directory.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +31,7 @@ from pydantic import (
 )
 
 from camcount.errors import ConfigError
+from camcount.settings import partitions_start
 from realtime_worker.count import require_unique_ids
 from realtime_worker.count.geometry import polygon_self_intersects
 from realtime_worker.count.lines import DEFAULT_IN_SIDE, DEFAULT_SIDES, validate_line
@@ -87,13 +91,18 @@ class ZoneConfig(_Model):
         return self
 
 
+def _config_dir(info: ValidationInfo) -> Path | None:
+    """The directory of the file being validated: relative paths in it are relative to it."""
+    return (info.context or {}).get("config_dir")
+
+
 def _parse_source(value: object, info: ValidationInfo) -> Source:
     if isinstance(value, Source):
         return value
     if not isinstance(value, str | int) or not str(value).strip():
         raise ValueError("give a file path, rtsp://, http(s):// MJPEG URL, or webcam:N")
     try:
-        return parse_source(value, info.data.get("rtsp_transport"))
+        return parse_source(value, info.data.get("rtsp_transport"), relative_to=_config_dir(info))
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
 
@@ -110,12 +119,46 @@ class CameraConfig(_Model):
     rtsp_transport: Literal["tcp", "udp"] | None = None  # RTSP only; default tcp
     source: SourceField = Field(description="file path, rtsp://, http(s):// MJPEG, or webcam:N")
     playback: Literal["fast", "native"] = "fast"
-    # Files: capture time of frame 0. Default: the file's modification time (so a re-run yields the
-    # same event ids and inserts nothing twice); looping files start when opened.
-    start_at: datetime | None = None
-    loop: bool = False  # files: start again at the end (a looping "live" camera)
+    loop: bool = False  # files: start again at the end (a looping "live" camera, stamped by the capture clock)
+    # Files played once: capture time of frame 0. Default: the file's modification time (so a re-run
+    # yields the same event ids and inserts nothing twice). Checked against the partitions either way.
+    start_at: datetime | None = Field(None, validate_default=True)
     lines: list[LineConfig] = []
     zones: list[ZoneConfig] = []
+
+    @field_validator("start_at")
+    @classmethod
+    def _start_within_partitions(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """Rows stamped before the partitions' start, or in the future, never reach a rollup."""
+        source = info.data.get("source")
+        if source is None:  # the source itself is invalid, and reported
+            return value
+        if source.live or info.data.get("loop"):
+            if value is not None:
+                raise ValueError("applies to files played once; live and looping sources are stamped "
+                                 "by the capture clock: remove start_at")
+            return value
+        given = value or _modified_at(source)
+        if given is None:  # a missing file: opening it reports that
+            return value
+        stamp = given.isoformat(sep=" ", timespec="seconds")
+        subject = stamp if value else f"not set, so frame 0 is stamped with the file's modification time {stamp}, which"
+        start = partitions_start()
+        if given.timestamp() < start.timestamp():
+            raise ValueError(f"{subject} is before the partitions' start {start:%Y-%m-%d} (CAMCOUNT_PARTITIONS_START), "
+                             "so its rows would never reach a rollup; set start_at to when the footage was recorded")
+        if given.timestamp() > time.time():
+            raise ValueError(f"{subject} is in the future; set start_at to when the footage was recorded")
+        return value
+
+    @property
+    def capture_clock(self) -> bool:
+        """Stamped by the capture clock as frames arrive: live sources and looping files."""
+        return self.source.live or self.loop
+
+    def frame0_at(self) -> datetime | None:
+        """A file played once: when its frame 0 was captured (None: the file is missing)."""
+        return self.start_at or _modified_at(self.source)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CameraConfig:
@@ -150,6 +193,12 @@ class SinkConfig(_Model):
     spool_dir: Path | None = None  # default $CAMCOUNT_HOME/spool
     spool_quota_mb: float = Field(512, gt=0)
     retry_interval_s: float = Field(2.0, gt=0)
+
+    @field_validator("spool_dir")
+    @classmethod
+    def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        base = _config_dir(info)
+        return base / value if value is not None and base is not None else value
 
 
 class HealthConfig(_Model):
@@ -209,10 +258,29 @@ def load_config(path: Path | str) -> WorkerConfig:
         raise ConfigError(f"{path}: expected a mapping with `sites` and `cameras` at the top level")
     document = _substitute_env(document, path, ())
     try:
-        return WorkerConfig.model_validate(document)
+        return WorkerConfig.model_validate(document, context={"config_dir": path.resolve().parent})
     except ValidationError as exc:
-        problems = [f"{_key_path(error['loc']) or '(top level)'}: {_reason(error)}" for error in exc.errors()]
-        raise ConfigError(f"{path}: " + "; ".join(problems)) from None
+        raise ConfigError(f"{path}: {_problems(exc)}") from None
+
+
+def file_camera(camera: CameraConfig, video: Path) -> CameraConfig:
+    """`camera`'s geometry over `video` played once, fast (`worker process`), checked like a camera
+    of the config file (its start time against the partitions)."""
+    document = {**camera.model_dump(by_alias=True), "source": str(video.resolve()), "rtsp_transport": None,
+                "playback": "fast", "loop": False}
+    try:
+        return CameraConfig.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(f"{video} as camera {camera.id}: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{_key_path(error['loc']) or '(top level)'}: {_reason(error)}" for error in exc.errors())
+
+
+def _modified_at(source: Source) -> datetime | None:
+    path = str(source.target)
+    return datetime.fromtimestamp(os.stat(path).st_mtime, UTC) if os.path.isfile(path) else None
 
 
 def _substitute_env(node: Any, path: Path, key_path: tuple[str | int, ...]) -> Any:

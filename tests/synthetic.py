@@ -30,7 +30,7 @@ import numpy as np
 
 FPS = 10.0
 WIDTH, HEIGHT = 640, 480
-START_AT = 1_700_000_000.25  # POSIX time of frame 0; off the whole second, as a live camera is
+START_AT = 1_750_000_000.25  # POSIX time of frame 0 (June 2025, within the partitions); off the whole second
 HYSTERESIS_PX = 6.0  # the LineCounter default the truth is computed for
 MARGIN_PX = 2.0
 

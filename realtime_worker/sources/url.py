@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from camcount.errors import ConfigError
@@ -47,11 +49,12 @@ class Source:
         return f"{self.kind} source {self.masked}"
 
 
-def parse_source(url: str | int, transport: str | None = None) -> Source:
+def parse_source(url: str | int, transport: str | None = None, relative_to: Path | None = None) -> Source:
     """Classify a camera URL: a path or file:// URL, rtsp(s)://, http(s)://, or a webcam index / `webcam:N`.
 
     `transport` (tcp|udp) applies to RTSP only; TCP is the default because it survives NAT,
-    firewalls and packet loss, which UDP turns into smeared frames.
+    firewalls and packet loss, which UDP turns into smeared frames. A relative file path is
+    taken relative to `relative_to` (a config file's directory) when given, else to the cwd.
     """
     if transport is not None and transport not in TRANSPORTS:
         raise ConfigError(f"source {redact_stream_url(url)}: transport must be one of {TRANSPORTS}, not {transport!r}")
@@ -77,7 +80,8 @@ def parse_source(url: str | int, transport: str | None = None) -> Source:
             f"source {redact_stream_url(text)}: unsupported scheme {scheme}://"
             " (use a file path, file://, rtsp://, http(s):// or webcam:N)"
         )
-    return _checked(Source(SourceKind.FILE, text), transport)
+    path = os.path.normpath(relative_to / text) if relative_to is not None else text
+    return _checked(Source(SourceKind.FILE, path), transport)
 
 
 def _checked(source: Source, transport: str | None) -> Source:

@@ -28,7 +28,7 @@ from tests.security.conftest import enable_login
 CAMERA_PASSWORD = f"campw-{secrets.token_hex(8)}"
 CAMERA_TOKEN = f"camtok-{secrets.token_hex(8)}"
 # A day no other test writes: the worker's own inserts must create the chunks.
-START_AT = "2031-06-11T09:00:00Z"
+START_AT = "2025-06-11T09:00:00Z"
 
 
 @dataclass(frozen=True)
