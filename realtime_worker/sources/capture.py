@@ -35,6 +35,8 @@ EventCallback = Callable[[PlatformEvent], None]
 _CORRUPT_REPORT_INTERVAL_S = 60.0
 # Used when a file declares no frame rate, which FFmpeg itself assumes for raw streams.
 _FALLBACK_FILE_FPS = 25.0
+# The shortest connect timeout an attempt gets when the outage budget is nearly spent.
+_MIN_OPEN_TIMEOUT_S = 1.0
 
 
 class SourceEvent(StrEnum):
@@ -65,8 +67,10 @@ class CaptureThread:
     Files lose nothing (the thread waits for room), play as fast as decoding allows or, with
     `realtime`, at their own frame rate, and are timestamped `start_at + index / fps` where
     `index` is the frame's position in the file: frames lost inside a damaged file leave a gap
-    (and are reported) instead of shifting later frames. With `loop` the file starts again at
-    its end and the index keeps rising. `start_at` defaults to when the file is first opened.
+    (and are reported) instead of shifting later frames. `start_at` defaults to when the file
+    is first opened. With `loop` the file starts again at its end, the index keeps rising, and
+    frames are stamped by the wall clock as they are decoded, like a live camera's: a loop plays
+    forever, so stamps from its position would run ahead of the clock when played fast.
 
     The thread ends when a file is done, when `stop()` is called, or with `error` set when the
     source cannot be read; `finished` turns True once the buffer is also drained.
@@ -248,7 +252,8 @@ class CaptureThread:
             index = first + position
             if self._realtime:
                 self._stopping.wait(paced_from + index / fps - time.monotonic())
-            self._deliver(index, start_at + index / fps, image, time.monotonic(), decode_s)
+            captured_at = time.time() if self._loop else start_at + index / fps
+            self._deliver(index, captured_at, image, time.monotonic(), decode_s)
         if self._stopping.is_set():
             return first + last + 1
         if last < 0:
@@ -261,16 +266,23 @@ class CaptureThread:
         return first + last + 1
 
     def _run_live(self) -> None:
+        """Connect, read, and after a failure retry until frames flow or the budget is spent.
+
+        The outage starts at the last frame (or at the first failed attempt), and neither a
+        backoff wait nor a connect timeout reaches past `max_outage_s`: the camera gives up
+        within about one backoff step of its budget, whatever its connect timeout.
+        """
         while not self._stopping.is_set():
-            reason, streamed = self._connect_and_read()
+            began = time.monotonic()
+            reason, last_frame_at = self._connect_and_read(self._open_timeout(began))
             if self._stopping.is_set():
                 return
             if self._down_at is None:
-                self._down_at = time.monotonic()
+                self._down_at = began if last_frame_at is None else last_frame_at
                 self._attempts = 0
                 self._stats.down(time.time())
                 self._emit(SourceEvent.DOWN, f"camera {self.camera_id}: {reason}", reason=reason)
-            if not streamed:
+            if last_frame_at is None:
                 self._attempts += 1
             outage_s = time.monotonic() - self._down_at
             if self._budget_spent(outage_s):
@@ -278,26 +290,39 @@ class CaptureThread:
                     f"camera {self.camera_id}: {self.source.label} still down after {self._attempts}"
                     f" failed attempt(s) over {outage_s:.0f} s, giving up"
                 )
-            self._stopping.wait(backoff_delay(self._attempts + 1, self._backoff_initial_s, self._backoff_max_s))
+            delay = backoff_delay(self._attempts + 1, self._backoff_initial_s, self._backoff_max_s)
+            self._stopping.wait(min(delay, self._budget_left(time.monotonic())))
 
     def _budget_spent(self, outage_s: float) -> bool:
         return (self._max_attempts is not None and self._attempts >= self._max_attempts) or (
             self._max_outage_s is not None and outage_s >= self._max_outage_s
         )
 
-    def _connect_and_read(self) -> tuple[str, bool]:
-        """Connect and read until the stream fails: (why it failed, whether any frame came)."""
+    def _budget_left(self, now: float) -> float:
+        """Seconds of outage left before giving up (infinite without `max_outage_s` or outage)."""
+        if self._max_outage_s is None or self._down_at is None:
+            return float("inf")
+        return self._max_outage_s - (now - self._down_at)
+
+    def _open_timeout(self, now: float) -> float:
+        """The connect timeout of an attempt starting `now`: never past the budget, but at least
+        a second (OpenCV reads 0 as "no timeout")."""
+        return max(_MIN_OPEN_TIMEOUT_S, min(self._open_timeout_s, self._budget_left(now)))
+
+    def _connect_and_read(self, open_timeout_s: float) -> tuple[str, float | None]:
+        """Connect and read until the stream fails: (why it failed, monotonic time of its last
+        frame, None if none came)."""
         try:
-            cap = open_capture(self.source, self._open_timeout_s, self._stall_timeout_s)
+            cap = open_capture(self.source, open_timeout_s, self._stall_timeout_s)
         except SourceError as exc:
-            return str(exc), False
+            return str(exc), None
         try:
             return self._read_live(cap)
         finally:
             cap.release()
 
-    def _read_live(self, cap: cv2.VideoCapture) -> tuple[str, bool]:
-        streamed = False
+    def _read_live(self, cap: cv2.VideoCapture) -> tuple[str, float | None]:
+        last_frame_at: float | None = None
         last_frame = time.monotonic()
         while not self._stopping.is_set():
             cpu = time.thread_time()
@@ -306,20 +331,19 @@ class CaptureThread:
             # OpenCV's read timeout can take several multiples of itself to fire, and frames
             # drained from the decoder after it fired are stale: the gap is what counts.
             if arrival - last_frame > self._stall_timeout_s:
-                return f"{self.source.label} stalled: no frame for {arrival - last_frame:.1f} s", streamed
+                return f"{self.source.label} stalled: no frame for {arrival - last_frame:.1f} s", last_frame_at
             if not grabbed:
-                return f"{self.source.label}: stream ended or could not be read", streamed
+                return f"{self.source.label}: stream ended or could not be read", last_frame_at
             image = _retrieve(cap)
             if image is None:
                 self._corrupt(1, "undecodable frame")
                 continue
-            last_frame = arrival
-            streamed = True
+            last_frame = last_frame_at = arrival
             if self._down_at is not None:
                 self._recovered(self._down_at)
             self._deliver(self._next_index, wall, image, arrival, time.thread_time() - cpu)
             self._next_index += 1
-        return "", streamed
+        return "", last_frame_at
 
     def _recovered(self, down_at: float) -> None:
         downtime = time.monotonic() - down_at

@@ -1,6 +1,6 @@
 """Open a `Source` with OpenCV, with timeouts, without letting one camera hold up the others.
 
-Two process-wide quirks of OpenCV's FFmpeg backend shape this module:
+Three process-wide quirks of OpenCV's FFmpeg backend shape this module:
 
 * By default OpenCV holds one global mutex for the whole of `VideoCapture.open()`, so a single
   unreachable camera blocks every other camera's (re)connect for its full open timeout. FFmpeg
@@ -11,6 +11,9 @@ Two process-wide quirks of OpenCV's FFmpeg backend shape this module:
   variable, which OpenCV reads during each open. `_OptionsGate` sets it around RTSP opens only,
   lets opens that need the same value run together, and makes opens that need a different one
   wait their turn (FIFO), so a TCP camera never connects with a UDP camera's options.
+* FFmpeg logs to stderr itself (`[tcp @ 0x...] Connection ... failed`), on every reconnect
+  attempt, what the camera's one-line SourceError already says. Its log is off unless the
+  operator sets OPENCV_FFMPEG_LOGLEVEL (FFmpeg's levels: 16 errors, 24 warnings, 32 info).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from camcount.errors import SourceError
 from realtime_worker.sources.url import Source, SourceKind
 
 os.environ.setdefault("OPENCV_FFMPEG_IS_THREAD_SAFE", "1")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read at OpenCV's first FFmpeg open
 if "OPENCV_LOG_LEVEL" not in os.environ:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
@@ -100,8 +104,8 @@ def open_capture(source: Source, open_timeout_s: float, read_timeout_s: float) -
     The timeouts bound network sources only: OpenCV aborts a connect after `open_timeout_s` and
     a read that gets no data for `read_timeout_s`. Files and webcams ignore them.
     """
-    if source.kind is SourceKind.FILE and not os.path.isfile(str(source.target)):
-        raise SourceError(f"cannot open {source.label}: no such file")
+    if source.kind is SourceKind.FILE:
+        _require_readable_file(source)
     if source.kind is SourceKind.WEBCAM:
         cap = cv2.VideoCapture(int(source.target))
     elif source.kind is SourceKind.FILE:
@@ -125,6 +129,16 @@ def open_capture(source: Source, open_timeout_s: float, read_timeout_s: float) -
         cap.release()
         raise SourceError(f"cannot open {source.label}: it is a text file, not a video")
     return cap
+
+
+def _require_readable_file(source: Source) -> None:
+    path = str(source.target)
+    if os.path.isdir(path):
+        raise SourceError(f"cannot open {source.label}: it is a directory; give the path of a video file in it")
+    if not os.path.exists(path):
+        raise SourceError(f"cannot open {source.label}: no such file")
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"cannot open {source.label}: permission denied; make it readable by this user")
 
 
 def _fourcc(cap: cv2.VideoCapture) -> str:

@@ -65,13 +65,25 @@ def test_realtime_playback_takes_the_clip_duration(tmp_path: Path) -> None:
     assert fast < paced
 
 
-def test_loop_restarts_the_file_with_rising_timestamps(tmp_path: Path) -> None:
+def test_a_looping_file_is_stamped_by_the_capture_clock_never_ahead_of_it(tmp_path: Path) -> None:
+    """Played fast, a loop's position (index / fps) runs far ahead of the clock: 40 frames at
+    10 fps are 4 s of footage, decoded in a fraction of that."""
     clip = write_clip(tmp_path / "clip.avi", frames=4, fps=10)
+    began = time.time()
     with CaptureThread("cam", str(clip), loop=True, start_at=0.0) as capture:
-        frames = [capture.get(timeout=5) for _ in range(10)]
-    assert [f.index for f in frames] == list(range(10))
-    assert [f.captured_at for f in frames] == pytest.approx([i / 10 for i in range(10)])
+        frames = [capture.get(timeout=5) for _ in range(40)]
+    assert [f.index for f in frames] == list(range(40))
     assert frames[4].image.mean() == pytest.approx(frames[0].image.mean(), abs=2)  # frame 0 again
+    stamps = [f.captured_at for f in frames]
+    assert stamps == sorted(stamps) and began <= stamps[0]
+    assert all(f.captured_at <= f.received_at for f in frames)
+
+
+def test_a_directory_is_not_reported_as_a_missing_file(tmp_path: Path) -> None:
+    capture = CaptureThread("lobby", str(tmp_path)).start()
+    assert list(capture) == []
+    assert str(capture.error) == f"camera lobby: cannot open file source {tmp_path}: it is a directory; " \
+                                 "give the path of a video file in it"
 
 
 @pytest.mark.parametrize("damage", ["cut_end", "cut_middle"])

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from bench.harness import REPO
 from bench.harness.net import free_port
 from bench.harness.streams import EventLog, RtspServer, rtsp_server_available
 from camcount.errors import ConfigError, SourceError
@@ -70,6 +75,39 @@ def test_unreachable_camera_fails_after_its_budget(
         assert "3 failed attempt(s)" in message
     everything = message + repr(events.events) + caplog.text
     assert "hunter2" not in everything
+
+
+def test_max_outage_is_honoured_within_one_backoff_step() -> None:
+    """A camera whose connects time out: the outage counts from the first attempt, and neither a
+    wait nor a connect runs past the budget (it used to give up after 15 s + two connect timeouts)."""
+    with socket.socket() as black_hole:  # accepts connections (the kernel's backlog), never answers
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(16)
+        url = f"rtsp://127.0.0.1:{black_hole.getsockname()[1]}/cam"
+        began = time.monotonic()
+        capture = CaptureThread("gate", url, open_timeout_s=2, max_outage_s=3, backoff_initial_s=0.5,
+                                backoff_max_s=1).start()
+        assert list(capture) == []
+        elapsed = time.monotonic() - began
+    assert isinstance(capture.error, SourceError) and "giving up" in str(capture.error)
+    assert 3 <= elapsed < 3 + 1 + 0.5, elapsed  # the budget, one backoff step, scheduling slack
+
+
+def test_ffmpeg_log_is_quiet_unless_asked_for() -> None:
+    """FFmpeg's own `[tcp @ 0x...] Connection ... refused` line came on every reconnect attempt."""
+    script = ("from realtime_worker.sources import CaptureThread\n"
+              f"list(CaptureThread('gate', 'rtsp://127.0.0.1:{free_port()}/cam', max_attempts=2,"
+              " backoff_initial_s=0.05).start())\n")
+
+    def output(loglevel: str | None) -> str:
+        env = {key: value for key, value in os.environ.items() if key != "OPENCV_FFMPEG_LOGLEVEL"}
+        env.update(PYTHONPATH=str(REPO), **({"OPENCV_FFMPEG_LOGLEVEL": loglevel} if loglevel else {}))
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+        return done.stdout + done.stderr
+
+    ffmpeg_says = "Connection to tcp://127.0.0.1"
+    assert ffmpeg_says not in output(None)
+    assert ffmpeg_says in output("16")  # FFmpeg's errors, asked for
 
 
 def test_a_failing_event_callback_does_not_stop_the_camera() -> None:
