@@ -28,8 +28,8 @@ from bench.common import REPO, bench_database, print_table
 from bench.harness.net import free_port
 from bench.harness.realistic_data import CLASS_NAME, GEOMETRY, LINE_ID
 from camcount_cli.processes import stop_group  # the demo stops `dagster dev` the same way
-from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource
 from camcount_pipelines.instance import ensure_dagster_home
+from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource
 
 EVENTS = 6
 INTERVAL_S = 40  # longer than one sensor-to-mart cycle, so every event measures a cold path

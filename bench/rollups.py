@@ -16,8 +16,8 @@ import psycopg
 
 from bench.common import bench_database, print_table
 from bench.harness.realistic_data import insert_realistic_crossings
-from camcount_pipelines.rollups import HOURLY_SOURCES, rollup_hours
-from camcount_pipelines.sensors.ingest import scan_new_rows
+from camcount_pipelines.rollups.compute import HOURLY_SOURCES, rollup_hours
+from camcount_pipelines.rollups.sensors import scan_new_rows
 
 CAMERAS = 100
 FIRST = date(2024, 9, 2)

@@ -71,9 +71,9 @@ def _materialize(home: Path) -> None:
 
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.filterwarnings("ignore", category=category)  # API-status notes for developers, not users
-    from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource, generate_docs
     from camcount_pipelines.definitions import defs
     from camcount_pipelines.instance import ensure_dagster_home
+    from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource, generate_docs
 
     ensure_dagster_home(home / "dagster")
     with connect() as conn:

@@ -21,7 +21,7 @@ from camcount.db.schema import RAW_TABLE_NAMES
 from camcount.errors import CamcountError, ExitCode
 from camcount.redact import redact_dsn
 from camcount_cli.demo import demo
-from camcount_pipelines.archive import read_archive
+from camcount_pipelines.archive.parquet import read_archive
 from realtime_worker.cli import worker
 
 

@@ -1,31 +1,36 @@
-"""The camcount code location: `dagster dev -w workspace.yaml` loads this module."""
+"""The camcount code location: `dagster dev -w workspace.yaml` loads this module. A thin list:
+each definition comes from the domain folder that owns it."""
 
 import dagster as dg
 
-from camcount_pipelines import checks, jobs
-from camcount_pipelines.alerting import AlertRules
-from camcount_pipelines.assets.archive import raw_archive
-from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource
-from camcount_pipelines.assets.raw import raw_assets
-from camcount_pipelines.assets.reports import daily_report, weekly_report
-from camcount_pipelines.assets.retention import retention
-from camcount_pipelines.assets.rollups import calendar_rollups, daily_rollups, hourly_rollups
+from camcount_pipelines.alerts.checks import active_alerts
+from camcount_pipelines.alerts.rules import AlertRules
+from camcount_pipelines.alerts.sensors import alerts_sensor
+from camcount_pipelines.archive.assets import raw_archive, retention
+from camcount_pipelines.archive.jobs import archive_job
+from camcount_pipelines.archive.schedules import archive_schedule
+from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource
+from camcount_pipelines.marts.sensors import marts_automation_sensor
+from camcount_pipelines.raw.assets import raw_assets
+from camcount_pipelines.raw.checks import raw_checks
+from camcount_pipelines.raw.jobs import raw_checks_job
+from camcount_pipelines.raw.schedules import raw_checks_schedule
+from camcount_pipelines.raw.sensors import platform_events_sensor, raw_observation_sensor
+from camcount_pipelines.reports.assets import daily_report, weekly_report
+from camcount_pipelines.reports.jobs import report_jobs
+from camcount_pipelines.reports.schedules import report_schedules
 from camcount_pipelines.resources import TimescaleResource
-from camcount_pipelines.schedules import schedules
-from camcount_pipelines.sensors.alerts import alerts_sensor
-from camcount_pipelines.sensors.ingest import ingest_sensor
-from camcount_pipelines.sensors.marts import marts_automation_sensor
-from camcount_pipelines.sensors.observe import platform_events_sensor, raw_observation_sensor
+from camcount_pipelines.rollups.assets import calendar_rollups, daily_rollups, hourly_rollups
+from camcount_pipelines.rollups.jobs import rollup_jobs
+from camcount_pipelines.rollups.schedules import rollup_schedules
+from camcount_pipelines.rollups.sensors import ingest_sensor
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *hourly_rollups, *daily_rollups, *calendar_rollups, camcount_dbt_assets, raw_archive,
-            retention, daily_report, weekly_report],
-    asset_checks=checks.raw_checks,
-    jobs=jobs.all_jobs,
-    schedules=schedules,
-    sensors=[
-        ingest_sensor, raw_observation_sensor, platform_events_sensor, alerts_sensor,
-        marts_automation_sensor,
-    ],
+    assets=[*raw_assets, *hourly_rollups, *daily_rollups, *calendar_rollups, camcount_dbt_assets,
+            daily_report, weekly_report, raw_archive, retention],
+    asset_checks=[*raw_checks, active_alerts],
+    jobs=[*rollup_jobs, *report_jobs, archive_job, raw_checks_job],
+    schedules=[*rollup_schedules, *report_schedules, archive_schedule, raw_checks_schedule],
+    sensors=[ingest_sensor, raw_observation_sensor, platform_events_sensor, alerts_sensor, marts_automation_sensor],
     resources={"timescale": TimescaleResource(), "alert_rules": AlertRules.from_env(), "dbt": dbt_resource()},
 )

@@ -1,4 +1,4 @@
-"""Partitions shared by rollups, sensors, reports and jobs.
+"""Partitions shared by rollups, sensors, reports and jobs, and the schedule that re-runs recent ones.
 
 Hourly partitions are UTC hours: raw data is stored in UTC and an hour is an hour everywhere.
 Daily, weekly and monthly partitions are *local* calendar dates: partition "2024-04-01" holds
@@ -9,6 +9,8 @@ timezone's day is over before it counts as complete.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dagster as dg
 
@@ -28,3 +30,18 @@ MONTHLY = dg.MonthlyPartitionsDefinition(start_date=START, end_offset=2)
 LOCAL_DAY_FROM_UTC_HOURS = dg.TimeWindowPartitionMapping(
     start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
 )
+
+
+def recent_partitions_schedule(
+    job: Any, partitions: dg.TimeWindowPartitionsDefinition, cron: str, window: slice
+) -> dg.ScheduleDefinition:
+    """A RUNNING schedule that requests the `window` slice of the partitions that exist at each tick."""
+
+    @dg.schedule(job=job, cron_schedule=cron, default_status=dg.DefaultScheduleStatus.RUNNING,
+                 name=f"{job.name}_schedule")
+    def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)[window]
+        stamp = context.scheduled_execution_time.isoformat()
+        return [dg.RunRequest(run_key=f"{key}@{stamp}", partition_key=key) for key in keys]
+
+    return _schedule

@@ -10,6 +10,6 @@ if [ -f "$MANIFEST" ] && [ -z "$(find dbt_project -path dbt_project/target -prun
 fi
 # Parse with the same connection settings dbt runs with later (camcount's database), so runs
 # reuse this parse instead of re-parsing because "the profile has changed".
-eval "$(.venv/bin/python -c 'from camcount_pipelines.assets.dbt import dbt_env; import shlex
+eval "$(.venv/bin/python -c 'from camcount_pipelines.marts.profile import dbt_env; import shlex
 print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in dbt_env().items()))')"
 .venv/bin/dbt parse --project-dir dbt_project --quiet >&2

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from bench.harness.worker_configs import camera, db_totals, line_totals, write_config
-from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource
 from camcount_pipelines.definitions import defs
+from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
 from tests.conftest import private_database

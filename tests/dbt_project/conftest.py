@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from bench.harness.realistic_data import RealisticData, insert_realistic_crossings
-from camcount_pipelines import rollups
-from camcount_pipelines.assets.dbt import dbt_resource, scratch_target
+from camcount_pipelines.marts.dbt import dbt_resource, scratch_target
+from camcount_pipelines.rollups import compute
 from tests.conftest import private_database
 
 
@@ -58,8 +58,8 @@ def marts(dbt_database_url: str) -> Marts:
             timezone="Europe/London", prefix="dbt-ldn-", scale=0.3, seed=2,
         )
         for data in (recent, autumn_dst, spring_dst):
-            for table in rollups.HOURLY_SOURCES:
-                rollups.rollup_hours(conn, table, data.start_utc, data.end_utc)
+            for table in compute.HOURLY_SOURCES:
+                compute.rollup_hours(conn, table, data.start_utc, data.end_utc)
     with scratch_target() as target:
         dbt_resource().cli(["build"], target_path=target).wait()
         run_results = json.loads((target / "run_results.json").read_text())

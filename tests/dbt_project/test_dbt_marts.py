@@ -13,10 +13,10 @@ import psycopg
 from polars.testing import assert_frame_equal
 
 from bench.harness.realistic_data import CLASS_NAME, LINE_ID, RealisticData
-from camcount_pipelines import rollups
-from camcount_pipelines.assets.dbt import camcount_dbt_assets, dbt_resource, generate_docs
-from camcount_pipelines.assets.rollups import hourly_rollups
+from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource, generate_docs
 from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.rollups import compute
+from camcount_pipelines.rollups.assets import hourly_rollups
 from tests.dbt_project.conftest import Marts
 
 # Natural key of each mart: the late-event test diffs every mart row by row.
@@ -138,7 +138,7 @@ def test_late_event_changes_only_its_rows(marts: Marts, marts_conn: psycopg.Conn
     )
     hour = moment.replace(minute=0)
     for table in ("crossings_hourly",):
-        rollups.rollup_hours(marts_conn, table, hour, hour + timedelta(hours=1))
+        compute.rollup_hours(marts_conn, table, hour, hour + timedelta(hours=1))
     result = dg.materialize([camcount_dbt_assets], resources={"dbt": dbt_resource()})
     assert result.success
     after = _snapshot(marts_conn, _today_by_site(marts_conn))

@@ -15,8 +15,9 @@ import psycopg
 import pytest
 
 from bench.harness.realistic_data import RealisticData, insert_realistic_crossings
-from camcount_pipelines.assets.dbt import DBT_PROJECT_DIR, camcount_dbt_assets, dbt_resource
-from camcount_pipelines.rollups import HOURLY_SOURCES
+from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource
+from camcount_pipelines.marts.profile import DBT_PROJECT_DIR
+from camcount_pipelines.rollups.compute import HOURLY_SOURCES
 from tests.camcount_pipelines.conftest import materialize_partitions
 from tests.dbt_project.conftest import Marts
 

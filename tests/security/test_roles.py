@@ -14,8 +14,10 @@ import pytest
 from psycopg import sql
 
 from camcount.db.roles import PIPELINES_ROLE, WORKER_ROLE
-from camcount_pipelines import alerting, archive, rollups
-from camcount_pipelines.sensors.ingest import scan_new_rows
+from camcount_pipelines.alerts import rules
+from camcount_pipelines.archive import parquet
+from camcount_pipelines.rollups import compute
+from camcount_pipelines.rollups.sensors import scan_new_rows
 from realtime_worker.config import WorkerConfig
 from realtime_worker.registry import register_cameras
 from realtime_worker.sink.db import BatchWriter
@@ -107,17 +109,17 @@ def test_pipelines_run_rollups_sensor_alerts_archive_and_retention(
     start = datetime.fromtimestamp(T0, UTC)
     with psycopg.connect(login_as(PIPELINES_ROLE)) as conn:
         assert scan_new_rows(conn, 0).watermark > 0
-        assert rollups.rollup_hours(conn, "crossings_hourly", start, start + timedelta(hours=1)).rows >= 1
-        alerting.evaluate(conn, alerting.AlertRules(), start)  # reads health, events and the registry
+        assert compute.rollup_hours(conn, "crossings_hourly", start, start + timedelta(hours=1)).rows >= 1
+        rules.evaluate(conn, rules.AlertRules(), start)  # reads health, events and the registry
         # Alert writes on this test's own rule only: the database is shared with the pipelines' tests.
         only_mine = {"security_test": {camera_id}}
-        alerting.apply(conn, [alerting.Firing("security_test", camera_id, "info", 1, 0, "test")], only_mine)
-        alerting.apply(conn, [], only_mine)  # resolves it
+        rules.apply(conn, [rules.Firing("security_test", camera_id, "info", 1, 0, "test")], only_mine)
+        rules.apply(conn, [], only_mine)  # resolves it
         conn.commit()
-        assert archive.archive_day(conn, "crossing_events", DAY).rows >= 10
-        [chunk] = [c for c in archive.old_chunks(conn, "crossing_events", start + timedelta(days=30))
+        assert parquet.archive_day(conn, "crossing_events", DAY).rows >= 10
+        [chunk] = [c for c in parquet.old_chunks(conn, "crossing_events", start + timedelta(days=30))
                    if c.start <= start < c.end]
-        assert archive.unarchived_days(conn, chunk) == []
+        assert parquet.unarchived_days(conn, chunk) == []
         dropped = conn.execute("SELECT * FROM ops.drop_old_chunks('raw.crossing_events', %s, %s)",
                                (chunk.end, chunk.start)).fetchall()
         conn.commit()

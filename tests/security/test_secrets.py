@@ -14,7 +14,7 @@ import pytest
 
 from bench.harness.net import free_port
 from bench.harness.worker_configs import camera, write_config
-from camcount_pipelines import alerting
+from camcount_pipelines.alerts import rules
 from tests.conftest import run_camcount
 
 DB_PASSWORD = f"dbpw-{secrets.token_hex(8)}"
@@ -56,9 +56,9 @@ def test_db_url_prints_the_password_only_when_asked() -> None:
 def test_alert_webhook_url_is_never_logged(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """The webhook's path and query usually carry its token; only scheme and host may be logged."""
     token = f"hook-{secrets.token_hex(8)}"
-    monkeypatch.setenv(alerting.WEBHOOK_ENV, f"http://127.0.0.1:{free_port()}/services/{token}?key={token}")
-    change = alerting.Transition("opened", 1, "camera_offline", "gate", "error", "gate: no health sample")
+    monkeypatch.setenv(rules.WEBHOOK_ENV, f"http://127.0.0.1:{free_port()}/services/{token}?key={token}")
+    change = rules.Transition("opened", 1, "camera_offline", "gate", "error", "gate: no health sample")
     with caplog.at_level(logging.WARNING):
-        alerting.notify([change])
+        rules.notify([change])
     assert "alert webhook http://127.0.0.1/*** failed" in caplog.text
     assert token not in caplog.text
