@@ -18,9 +18,6 @@ from psycopg import sql
 
 from camcount_pipelines.watermark import high_watermark
 
-# The worker writes one health sample per camera every 10 s (realtime_worker.health).
-HEALTH_INTERVAL_S = 10
-
 HOURLY_SOURCES = {
     "crossings_hourly": "crossing_events",
     "occupancy_hourly": "zone_occupancy",
@@ -70,10 +67,11 @@ _HOURLY_GROUP = {
     "stream_health_hourly": "1, 2",
 }
 
-# Each camera's local days as UTC instants [lo, hi): 23 or 25 hours long on DST days.
+# Each camera's local days as UTC instants [lo, hi): 23 or 25 hours long on DST days. A camera
+# samples its health every health_interval_s, as its worker's config says (the registry records it).
 _LOCAL_DAYS = """
     WITH local_days AS (
-        SELECT d::date AS day, c.camera_id, s.site_id,
+        SELECT d::date AS day, c.camera_id, s.site_id, c.health_interval_s,
                d::timestamp AT TIME ZONE s.timezone AS lo,
                (d::date + 1)::timestamp AT TIME ZONE s.timezone AS hi
         FROM generate_series(%(first)s::date, %(last)s::date - 1, interval '1 day') AS d
@@ -104,15 +102,15 @@ _DAILY_SELECT = {
         (day, site_id, camera_id, samples, expected_samples, completeness, e2e_ms_p95_max,
          queue_depth_max, dropped_frames, reconnects)
         SELECT d.day, d.site_id, h.camera_id, sum(h.samples),
-               extract(epoch FROM d.hi - d.lo)::bigint / %(interval)s,
-               sum(h.samples)::double precision / (extract(epoch FROM d.hi - d.lo)::bigint / %(interval)s),
+               floor(extract(epoch FROM d.hi - d.lo) / d.health_interval_s)::bigint,
+               sum(h.samples) / floor(extract(epoch FROM d.hi - d.lo) / d.health_interval_s),
                max(h.e2e_ms_p95_max), max(h.queue_depth_max), sum(h.dropped_frames), sum(h.reconnects)""",
 }
 _DAILY_GROUP = {
     "crossings_daily": "1, 2, 3, 4, 5, 6",
     "occupancy_daily": "1, 2, 3, 4, 5",
     "dwell_daily": "1, 2, 3, 4, 5",
-    "stream_health_daily": "1, 2, 3, d.lo, d.hi",
+    "stream_health_daily": "1, 2, 3, d.lo, d.hi, d.health_interval_s",
 }
 
 
@@ -163,7 +161,7 @@ def rollup_days(conn: psycopg.Connection, table: str, first: date, last: date) -
         source=sql.Identifier("rollup", DAILY_SOURCES[table]),
         group=sql.SQL(_DAILY_GROUP[table]),
     )
-    params = {"first": first, "last": last, "lo": first, "hi": last, "interval": HEALTH_INTERVAL_S}
+    params = {"first": first, "last": last, "lo": first, "hi": last}
     with conn.transaction():
         rows = _replace(conn, table, "day", insert, params)
     return RollupResult(table, rows)
