@@ -122,8 +122,7 @@ def _fail_on_partial_loss(summary: RunSummary) -> None:
         raise SpoolError(f"{summary.dropped_rows} rows were dropped because the spool was full; "
                          "raise sink.spool_quota_mb or free disk space")
     if summary.failed_cameras:
-        raise SourceError("; ".join(f"camera {cid}: {msg}" for cid, msg in summary.failed_cameras.items()),
-                          ExitCode.SOURCE)
+        raise SourceError("; ".join(summary.failed_cameras.values()), ExitCode.SOURCE)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -99,10 +99,8 @@ class Worker:
         return self.summary
 
     def _shutdown(self, cameras: list[CameraPipeline]) -> None:
-        for camera in cameras:
+        for camera in cameras:  # a stop emits no count (no exit, no partial second): see count/zones.py
             camera.capture.stop()
-            if camera.last_at:
-                self._emit(camera, camera.counter.flush(camera.last_at))
             self._sample_health(camera, time.time())
         self._drain_events()
         self.sink.close()
@@ -177,9 +175,14 @@ class Worker:
 
     def _finish_camera(self, camera: CameraPipeline) -> None:
         camera.done = True
-        if camera.capture.error is not None:
-            self.summary.failed_cameras[camera.config.id] = str(camera.capture.error)
-            log.error("camera %s stopped: %s", camera.config.id, camera.capture.error)
+        error = camera.capture.error
+        if error is not None:
+            # A SourceError names its camera; anything else is a bug, already logged with its traceback.
+            message = str(error) if isinstance(error, SourceError) else f"camera {camera.config.id}: {error!r}"
+            self.summary.failed_cameras[camera.config.id] = message
+            log.error("%s", message)
+        elif not camera.config.capture_clock and camera.last_at:  # a file played to its last frame
+            self._emit(camera, camera.counter.end_of_footage(camera.last_at))
 
     def _sample_health(self, camera: CameraPipeline, now: float) -> None:
         sample = camera.health.sample(now, camera.capture.stats())
@@ -221,5 +224,5 @@ def run_worker(
     worker = Worker(config, database_url=database_url, home=home, camera_ids=camera_ids, on_frames=on_frames)
     summary = worker.run(stop)
     if summary.failed_cameras and len(summary.failed_cameras) == len(worker.cameras_config):
-        raise SourceError("; ".join(f"camera {cid}: {msg}" for cid, msg in summary.failed_cameras.items()))
+        raise SourceError("; ".join(summary.failed_cameras.values()))
     return summary

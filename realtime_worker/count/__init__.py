@@ -56,11 +56,12 @@ class CameraCounter:
         crossings = [event for line in self.lines for event in line.update(tracks, at)]
         return self._collect(crossings, [zone.update(tracks, at) for zone in self.zones])
 
-    def flush(self, at: float) -> CountUpdate:
-        """End of stream at `at`: zones close their visits and open second; lines forget tracks."""
+    def end_of_footage(self, at: float) -> CountUpdate:
+        """A file's last frame was at `at`: zones close their visits and open second; lines forget
+        tracks. Never on a stop: see `zones` for why a stop emits nothing."""
         for line in self.lines:
             line.reset()
-        return self._collect([], [zone.flush(at) for zone in self.zones])
+        return self._collect([], [zone.end_of_footage(at) for zone in self.zones])
 
     @staticmethod
     def _collect(

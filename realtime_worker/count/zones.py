@@ -8,15 +8,28 @@ What the events and samples mean:
   then too.
 * EXIT at the first frame the track is seen outside; or, if the tracker stops reporting it
   while inside, at the first frame at least `exit_grace_s` after it was last seen; or at
-  `flush` (end of stream), for every track still inside.
+  `end_of_footage`, for every track still inside, at the last frame's time.
 * dwell_s (on EXIT) = time of the last frame the track was seen inside - time of its ENTER
   frame. A track seen inside on one frame dwells 0 s; the time spent unseen before a grace
   exit, or between the last inside frame and the exit frame, is not dwell.
 * Occupancy after a frame = tracks that have entered and not exited, per class (class of the
   track's latest box). Per whole POSIX second (floor of the frame time), a sample holds the
   maximum over that second's frames. A second's samples are emitted when the first frame of a
-  later second arrives (or at `flush`): one per class ever seen in this zone, always including
-  'person', zeros too, so a quiet zone still reports. Seconds without frames have no samples.
+  later second arrives (or at `end_of_footage`): one per class ever seen in this zone, always
+  including 'person', zeros too, so a quiet zone still reports. Seconds without frames have no
+  samples.
+
+When a stream ends, and what is emitted then:
+
+* `end_of_footage` is for a file played once to its last frame, and only for that. The footage
+  ends there: its visits end with it and its last second is whole. A rerun of the file ends at
+  the same frame with the same tracks, so it emits the same exits (same times, dwell and ids)
+  and the same last samples: reruns reproduce it exactly and insert nothing twice.
+* Anything else emits nothing: a stop (SIGINT/SIGTERM), a crash, or a live camera that gives
+  up. The people inside have not left and the open second is not over, so an exit or a sample
+  then would be invented: cut-short dwell and a partial peak, stamped at whatever moment the
+  stop came, which a rerun of the file cannot reproduce (it emits the real exit as well). The
+  visits stay open; a rerun of a file emits them in full.
 """
 
 from __future__ import annotations
@@ -105,8 +118,8 @@ class ZoneCounter:
         self._peak |= Counter(visit.class_name for visit in self._visits.values())
         return events, samples
 
-    def flush(self, at: float) -> tuple[list[ZoneEvent], list[OccupancySample]]:
-        """End of stream at `at`: every track still inside exits, and the open second closes.
+    def end_of_footage(self, at: float) -> tuple[list[ZoneEvent], list[OccupancySample]]:
+        """The file's last frame was at `at`: every track still inside exits, the open second closes.
 
         The counter then starts afresh, as the next stream's tracker starts its ids again at 1.
         """

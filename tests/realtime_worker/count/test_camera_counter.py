@@ -54,7 +54,7 @@ def test_one_update_feeds_every_counter_and_counts_per_class() -> None:
         (T0, "person", 1),
     ]
 
-    flushed = counter.flush(T0 + 1.1)
+    flushed = counter.end_of_footage(T0 + 1.1)
     assert [(e.track_id, e.transition) for e in flushed.zone_events] == [
         (1, ZoneTransition.EXIT),
         (2, ZoneTransition.EXIT),
@@ -63,7 +63,7 @@ def test_one_update_feeds_every_counter_and_counts_per_class() -> None:
         (T0 + 1, "car", 1),
         (T0 + 1, "person", 1),
     ]
-    # After flush the line starts afresh: the next stream's id 1 is somebody else.
+    # After the footage the line starts afresh: the next stream's id 1 is somebody else.
     assert counter.update(tracks({1: (50, 80)}), T0 + 5).crossings == []
 
 

@@ -79,11 +79,11 @@ def test_occupancy_is_the_per_second_peak_of_tracks_inside_zeros_included() -> N
     _, samples = run(zone, [(T0 + dt, tracks(feet)) for dt, feet in inside.items()])
     assert [(s.second - T0, s.occupancy) for s in samples] == [(0, 2), (1, 1), (2, 0)]
     assert all((s.camera_id, s.zone_id, s.class_name) == ("cam", "queue", "person") for s in samples)
-    # The open second (4) is closed by flush, which also ends the visit still open.
-    flushed_events, flushed = zone.flush(T0 + 4.2)
+    # The open second (4) is closed by the end of the footage, which also ends the visit still open.
+    flushed_events, flushed = zone.end_of_footage(T0 + 4.2)
     assert [(s.second - T0, s.occupancy) for s in flushed] == [(4, 1)]
     assert [(e.transition, e.track_id, e.at, e.dwell_s) for e in flushed_events] == [(EXIT, 7, T0 + 4.2, 0.0)]
-    assert zone.flush(T0 + 5) == ([], [])
+    assert zone.end_of_footage(T0 + 5) == ([], [])
 
 
 def test_each_class_seen_gets_its_own_occupancy_rows() -> None:
