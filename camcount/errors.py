@@ -17,6 +17,7 @@ class ExitCode:
     SOURCE = 4  # a camera could not be opened or stayed unreachable past its retry budget
     SPOOL = 5  # the local spool is full or unwritable: data could not be kept safe
     DETECTOR = 6  # detector weights could not be loaded
+    SINK = 7  # rows kept aside, not written (dead-lettered, quarantined, another database's), or the sink stopped
     INTERRUPTED = 130  # stopped by SIGINT/SIGTERM after flushing
 
 
@@ -45,6 +46,10 @@ class SourceError(CamcountError):
 
 class SpoolError(CamcountError):
     exit_code = ExitCode.SPOOL
+
+
+class SinkError(CamcountError):
+    exit_code = ExitCode.SINK
 
 
 class DetectorError(CamcountError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from realtime_worker.sink import SinkStats
 from realtime_worker.types import HealthSample
 
 _HEALTH_GAUGES = (
@@ -33,6 +34,14 @@ class WorkerMetrics:
                                         registry=self.registry)
         self.database_up = Gauge("camcount_database_up", "1 when the last write reached the database",
                                  registry=self.registry)
+        # Alarms: rows kept aside instead of written, and a stopped sink.
+        self.deadletter_rows = Gauge("camcount_deadletter_rows", "Rows the database rejected, kept under deadletter/",
+                                     registry=self.registry)
+        self.quarantined_segments = Gauge("camcount_quarantined_segments",
+                                          "Unreadable spool segments moved to quarantine/", registry=self.registry)
+        self.spool_refused_segments = Gauge("camcount_spool_refused_segments",
+                                            "Spool segments meant for another database, kept", registry=self.registry)
+        self.sink_failed = Gauge("camcount_sink_failed", "1 when the sink stopped on an error", registry=self.registry)
         self._server = None
 
     def serve(self, host: str, port: int) -> int:
@@ -45,6 +54,15 @@ class WorkerMetrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def record_sink(self, stats: SinkStats) -> None:
+        self.spool_segments.set(stats.spool_segments)
+        self.spool_dropped_rows.set(stats.dropped_rows)
+        self.database_up.set(1 if stats.database_up else 0)
+        self.deadletter_rows.set(stats.dead_lettered_rows)
+        self.quarantined_segments.set(stats.quarantined_segments)
+        self.spool_refused_segments.set(stats.refused_segments)
+        self.sink_failed.set(1 if stats.failure else 0)
 
     def record_health(self, sample: HealthSample) -> None:
         for name, gauge in self._health.items():

@@ -24,7 +24,7 @@ from realtime_worker.count import CountUpdate
 from realtime_worker.detect import PER_CAMERA_BACKENDS
 from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
-from realtime_worker.sink import EventSink
+from realtime_worker.sink import EventSink, SinkStats
 from realtime_worker.sink.rows import (
     TableRow,
     crossing_row,
@@ -33,6 +33,7 @@ from realtime_worker.sink.rows import (
     platform_event_row,
     zone_event_row,
 )
+from realtime_worker.sink.spool import worker_spool_dir
 from realtime_worker.types import Frame, PlatformEvent
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,7 @@ class RunSummary:
     zone_exits: Counter[tuple[str, str]] = field(default_factory=Counter)
     detector_batches: Counter[int] = field(default_factory=Counter)  # frames per detector call -> calls
     failed_cameras: dict[str, str] = field(default_factory=dict)  # camera -> error message
-    spooled_rows: int = 0
-    dropped_rows: int = 0
+    sink: SinkStats = field(default_factory=SinkStats)  # where the rows went: written, spooled, kept aside
 
 
 class Worker:
@@ -67,13 +67,14 @@ class Worker:
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
         self.on_frames = on_frames
         self.sink = EventSink(
-            database_url, config.sink.spool_dir or home / "spool",
+            database_url, home,
+            worker_spool_dir(config.sink.spool_dir or home / "spool", [camera.id for camera in self.cameras_config]),
             flush_interval_s=config.sink.flush_interval_s, batch_rows=config.sink.batch_rows,
             spool_quota_bytes=int(config.sink.spool_quota_mb * 1e6), retry_interval_s=config.sink.retry_interval_s,
         )
         self.metrics = WorkerMetrics()
         self.metrics_port: int | None = None
-        self.summary = RunSummary()
+        self.summary = RunSummary(sink=self.sink.stats)
         self._registered = False
         self._events: list[TableRow] = []  # platform events raised on capture threads
         self._events_lock = threading.Lock()
@@ -105,13 +106,11 @@ class Worker:
         self._drain_events()
         self.sink.close()
         self.metrics.stop()
-        self.summary.spooled_rows = self.sink.spooled_rows
-        self.summary.dropped_rows = self.sink.dropped_rows
 
     # -- the loop ----------------------------------------------------------------------------
 
     def _loop(self, cameras: list[CameraPipeline], stop: threading.Event) -> None:
-        while not stop.is_set():
+        while not stop.is_set() and not self.sink.failed:  # a failed sink ends the run (exit code 7)
             active = [camera for camera in cameras if not camera.done]
             if not active:
                 return
@@ -188,9 +187,7 @@ class Worker:
         sample = camera.health.sample(now, camera.capture.stats())
         self.sink.put([health_row(sample)])
         self.metrics.record_health(sample)
-        self.metrics.spool_segments.set(self.sink.spool_segments)
-        self.metrics.spool_dropped_rows.set(self.sink.dropped_rows)
-        self.metrics.database_up.set(1 if self.sink.database_up else 0)
+        self.metrics.record_sink(self.sink.stats)
         if not self._registered:
             self._register()
 

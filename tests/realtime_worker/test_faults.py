@@ -68,12 +68,12 @@ def test_database_down_20s_loses_nothing(
     try:
         time.sleep(20)
         assert worker.poll() is None, "the worker must ride out the outage"
-        assert list((tmp_path / "home" / "spool").glob("*.jsonl")), "rows must be spooled while the DB is down"
+        assert list((tmp_path / "home" / "spool").rglob("*.jsonl")), "rows must be spooled while the DB is down"
     finally:
         scratch_cluster.start()
     output, _ = worker.communicate(timeout=120)
     assert worker.returncode == 0, output
-    assert not list((tmp_path / "home" / "spool").glob("*.jsonl")), "the spool must be replayed"
+    assert not list((tmp_path / "home" / "spool").rglob("*.jsonl")), "the spool must be replayed"
     with psycopg.connect(url, autocommit=True) as db:
         assert db_totals(db, camera_id) == short_reference
         health = db.execute("SELECT count(*) FROM raw.stream_health WHERE camera_id = %s", (camera_id,)).fetchone()

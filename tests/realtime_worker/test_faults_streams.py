@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from bench.harness.net import free_port
 from bench.harness.streams import RtspServer, rtsp_server_available
@@ -25,6 +26,7 @@ from bench.harness.worker_configs import camera, db_totals, write_config
 from realtime_worker.config import load_config
 from realtime_worker.runner import Worker
 from realtime_worker.sink import EventSink
+from realtime_worker.sink.spool import worker_spool_dir
 from tests.conftest import run_camcount
 
 pytestmark = pytest.mark.fault
@@ -94,7 +96,8 @@ def test_full_spool_alarms_keeps_whole_segments_and_exits_5(
     quota_bytes = 6000
     config = write_config(tmp_path / "w.yaml", [camera(camera_id, short_clip)],
                           sink={"spool_quota_mb": quota_bytes / 1e6})
-    unreachable = f"postgresql://camcount@127.0.0.1:{free_port()}/camcount"
+    # The same database on a port where no server listens: an outage, not another database.
+    unreachable = f"postgresql://camcount@127.0.0.1:{free_port()}/{conninfo_to_dict(database_url)['dbname']}"
     result = run_camcount("worker", "run", "--config", str(config), timeout=60,
                           env={"CAMCOUNT_DATABASE_URL": unreachable, "CAMCOUNT_HOME": str(tmp_path / "home")})
 
@@ -104,15 +107,15 @@ def test_full_spool_alarms_keeps_whole_segments_and_exits_5(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "dropped because the spool was full" in errors[0], result.stderr
     assert f"frames processed: {camera_id}: 300" in result.stdout  # counting went on regardless
-    spool = tmp_path / "home" / "spool"
+    spool = worker_spool_dir(tmp_path / "home" / "spool", [camera_id])
     segments = sorted(spool.glob("*.jsonl"))
     assert segments and sum(p.stat().st_size for p in segments) <= quota_bytes
     assert not list(spool.glob("*.tmp"))
-    kept = Counter(json.loads(line)[0] for p in segments for line in p.read_text().splitlines())
+    kept = Counter(json.loads(line)[0] for p in segments for line in p.read_text().splitlines()[1:])
     # Not corrupt: once the database is back, the kept segments replay completely.
-    sink = EventSink(database_url, spool).start()
-    assert sink.drain(20)
+    sink = EventSink(database_url, tmp_path / "home", spool)
     sink.close()
+    assert sink.stats.error() is None and not list(spool.glob("*.jsonl"))
     count = sql.SQL("SELECT count(*) FROM {} WHERE camera_id = %s")
     in_db = sum(db.execute(count.format(sql.Identifier("raw", table)), (camera_id,)).fetchone()[0]
                 for table in kept if table != "platform_events")

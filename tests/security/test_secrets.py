@@ -33,7 +33,7 @@ def test_worker_against_an_unreachable_database_masks_every_secret(tiny_clip: Pa
     })
     output = result.stdout + result.stderr
     assert result.returncode == 4, output  # the RTSP camera failed; the rest was kept safe in the spool
-    spool = {path: path.read_text() for path in (tmp_path / "home" / "spool").iterdir()}
+    spool = {path: path.read_text() for path in (tmp_path / "home" / "spool").rglob("*.jsonl")}
     assert spool and "source_failed" in "".join(spool.values())
     for where, text in {"stdout": result.stdout, "stderr": result.stderr, **spool}.items():
         assert DB_PASSWORD not in text and CAMERA_PASSWORD not in text, where

@@ -63,7 +63,7 @@ def test_worker_runs_its_whole_sink_path_as_camcount_worker(run: Run, db: psycop
     # The unreachable cameras fail (exit 4, documented); the file camera is counted regardless.
     assert run.result.returncode == 4, output
     assert "database unavailable" not in output and "registry not updated" not in output, output
-    assert not list((run.home / "spool").glob("*.jsonl")), "every row must reach the database, none spooled"
+    assert not list((run.home / "spool").rglob("*.jsonl")), "every row must reach the database, none spooled"
     file_camera, rtsp_camera, _ = run.cameras
     for table in ("crossing_events", "zone_events", "zone_occupancy", "stream_health"):
         query = sql.SQL("SELECT count(*) FROM {} WHERE camera_id = %s").format(sql.Identifier("raw", table))

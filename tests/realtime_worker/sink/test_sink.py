@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -35,35 +37,46 @@ def count(url: str, camera_id: str) -> int:
         return conn.execute("SELECT count(*) FROM raw.crossing_events WHERE camera_id = %s", (camera_id,)).fetchone()[0]
 
 
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout_s} s"
+        time.sleep(0.05)
+
+
 def test_replayed_rows_insert_nothing_twice(scratch_url: str, tmp_path: Path, camera_id: str) -> None:
-    sink = EventSink(scratch_url, tmp_path / "spool", flush_interval_s=0.1).start()
+    sink = EventSink(scratch_url, tmp_path, tmp_path / "spool", flush_interval_s=0.1).start()
     sink.put(crossings(camera_id, 50))
     sink.put(crossings(camera_id, 50))  # the same events again, as after a restart
-    assert sink.drain(10)
     sink.close()
     assert count(scratch_url, camera_id) == 50
-    assert sink.inserted["crossing_events"] == 50
+    assert sink.stats.inserted["crossing_events"] == 50
 
 
 def test_database_outage_spools_then_replays_everything(
     scratch_cluster: Cluster, scratch_url: str, tmp_path: Path, camera_id: str
 ) -> None:
-    sink = EventSink(scratch_url, tmp_path / "spool", flush_interval_s=0.1, retry_interval_s=0.3).start()
+    started = time.time()
+    sink = EventSink(scratch_url, tmp_path, tmp_path / "spool", flush_interval_s=0.1, retry_interval_s=0.3).start()
     sink.put(crossings(camera_id, 100))
-    assert sink.drain(10)
+    wait_until(lambda: count(scratch_url, camera_id) == 100, 10, "the first rows were not written")
     scratch_cluster.stop()
     try:
         for batch in range(5):  # rows keep coming while the database is down
             sink.put(crossings(camera_id, 100, start=100 * (batch + 1)))
-            sink.drain(0.3)
-        assert not sink.database_up
-        assert sink.spool_segments >= 1
+            time.sleep(0.3)
+        assert not sink.stats.database_up
+        assert sink.stats.spool_segments >= 1
     finally:
         scratch_cluster.start()
-    assert sink.drain(20), "spool was not replayed after the database came back"
+    wait_until(lambda: count(scratch_url, camera_id) == 600, 20, "the spool was not replayed")
     sink.close()
-    assert count(scratch_url, camera_id) == 600
-    assert sink.spooled_rows == 500 and sink.dropped_rows == 0
+    assert sink.stats.spooled_rows >= 500 and sink.stats.dropped_rows == 0
+    assert sink.stats.error() is None
+    with psycopg.connect(scratch_url) as conn:  # the sink's own life, in order (issue 11)
+        kinds = [kind for (kind,) in conn.execute(
+            "SELECT kind FROM raw.platform_events WHERE time >= to_timestamp(%s) ORDER BY time", (started,))]
+    assert kinds == ["database_unreachable", "database_reachable", "spool_replay_started", "spool_replay_finished"]
 
 
 def test_spool_over_quota_alarms_and_keeps_segments_whole(
@@ -71,16 +84,18 @@ def test_spool_over_quota_alarms_and_keeps_segments_whole(
 ) -> None:
     unreachable = "postgresql://camcount@127.0.0.1:9/none"
     spool = tmp_path / "spool"
-    sink = EventSink(unreachable, spool, flush_interval_s=0.05, spool_quota_bytes=20_000).start()
+    sink = EventSink(unreachable, tmp_path, spool, flush_interval_s=0.05, spool_quota_bytes=20_000).start()
     with caplog.at_level(logging.ERROR):
         for batch in range(20):
             sink.put(crossings(camera_id, 20, start=20 * batch))
-            sink.drain(0.1)
+            time.sleep(0.1)
         sink.close()
-    assert sink.dropped_rows > 0
+    assert sink.stats.dropped_rows > 0
     assert "ALARM" in caplog.text and "spool quota" in caplog.text
     kept = sorted(spool.glob("*.jsonl"))
     assert kept and sum(p.stat().st_size for p in kept) <= 20_000
     for segment in kept:  # every kept segment is whole, valid JSON
-        assert all(json.loads(line)[0] == "crossing_events" for line in segment.read_text().splitlines())
+        header, *rows = segment.read_text().splitlines()
+        assert json.loads(header)["rows"] == len(rows)
+        assert all(json.loads(line)[0] in ("crossing_events", "platform_events") for line in rows)
     assert not list(spool.glob("*.tmp"))
