@@ -14,12 +14,14 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 from camcount.db.dsn import database_url
-from camcount.errors import ExitCode, SourceError, SpoolError
+from camcount.errors import ExitCode, SinkError, SourceError
 from camcount.settings import camcount_home
 from realtime_worker.assembly import build_detector, start_capture
 from realtime_worker.config import file_camera, load_config
 from realtime_worker.draw import annotate
 from realtime_worker.runner import RunSummary, run_worker
+from realtime_worker.sink.db import BatchWriter
+from realtime_worker.sink.deadletter import DeadLetters, deadletter_dir
 
 console = Console(stderr=False)
 
@@ -102,6 +104,38 @@ def process(video: Path, config_path: Path, camera_id: str | None) -> None:
     _fail_on_partial_loss(summary)
 
 
+@worker.group()
+def deadletter() -> None:
+    """Rows the database rejected for good (a constraint, a bad value), kept in $CAMCOUNT_HOME/deadletter/."""
+
+
+@deadletter.command("list")
+def deadletter_list() -> None:
+    """Show each dead-letter file: rows per table, the database they are meant for, and why."""
+    letters = DeadLetters(deadletter_dir(camcount_home()))
+    lines = letters.describe()
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} dead-letter files in {letters.directory}")
+
+
+@deadletter.command("replay")
+def deadletter_replay() -> None:
+    """Retry every dead-lettered row once the cause is fixed; rows rejected again stay, with the new reason."""
+    letters = DeadLetters(deadletter_dir(camcount_home()))
+    writer = BatchWriter(database_url())
+    try:
+        report = letters.replay(writer)
+    finally:
+        writer.close()
+    click.echo(f"{report.written} rows written, {report.still_rejected} rejected again")
+    for path, database in report.refused:
+        click.echo(f"{path}: meant for {database}, not this database: kept")
+    if report.still_rejected or report.refused:
+        raise SinkError(f"{report.still_rejected} rows rejected again, {len(report.refused)} files for another "
+                        f"database: kept in {letters.directory}; `camcount worker deadletter list` says why")
+
+
 def print_summary(summary: RunSummary) -> None:
     table = Table(title="crossings counted")
     for column in ("camera", "line", "class", "in", "out"):
@@ -113,14 +147,13 @@ def print_summary(summary: RunSummary) -> None:
     console.print(table)
     frames = ", ".join(f"{cam}: {n}" for cam, n in sorted(summary.frames.items()))
     console.print(f"frames processed: {frames or 'none'}")
-    if summary.spooled_rows:
-        console.print(f"rows spooled while the database was away: {summary.spooled_rows}")
+    if summary.sink.spooled_rows:
+        console.print(f"rows spooled while the database was away: {summary.sink.spooled_rows}")
 
 
 def _fail_on_partial_loss(summary: RunSummary) -> None:
-    if summary.dropped_rows:
-        raise SpoolError(f"{summary.dropped_rows} rows were dropped because the spool was full; "
-                         "raise sink.spool_quota_mb or free disk space")
+    if (error := summary.sink.error()) is not None:
+        raise error
     if summary.failed_cameras:
         raise SourceError("; ".join(summary.failed_cameras.values()), ExitCode.SOURCE)
 
