@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from realtime_worker.config import CameraConfig, DetectorConfig, SourceRetryConfig, TrackerConfig, WorkerConfig
 from realtime_worker.count import CameraCounter, LineCounter, ZoneCounter
-from realtime_worker.detect import Detector, load_detector
+from realtime_worker.count.geometry import as_points
+from realtime_worker.detect import Detector, detector_scale, load_detector
+from realtime_worker.detect.tiling import CameraTiling, TilingSpec, parse_region
 from realtime_worker.health import HealthTracker
 from realtime_worker.sink.rows import event_id
 from realtime_worker.sources import CaptureThread, EventCallback
@@ -28,6 +30,7 @@ class CameraPipeline:
     config: CameraConfig
     capture: CaptureThread
     detector: Detector  # shared by every camera, except for per-camera (stateful) backends
+    tiling: CameraTiling  # where in its frames the detector looks
     tracker: ByteTracker
     counter: CameraCounter
     health: HealthTracker
@@ -45,6 +48,7 @@ def build_camera(
         config=camera,
         capture=start_capture(camera, config.sources, start_at=start_at, on_event=on_event),
         detector=detector,
+        tiling=build_tiling(camera, config),
         tracker=build_tracker(config.tracker),
         counter=build_counter(camera),
         health=HealthTracker(camera.id, config.health.interval_s),
@@ -63,8 +67,20 @@ def build_tracker(settings: TrackerConfig) -> ByteTracker:
     return ByteTracker(
         high_threshold=settings.high_threshold, low_threshold=settings.low_threshold,
         new_track_threshold=settings.new_track_threshold, match_iou=settings.match_iou,
-        lost_track_buffer=settings.lost_track_buffer,
+        lost_track_buffer_s=settings.lost_track_buffer_s,
     )
+
+
+def build_tiling(camera: CameraConfig, config: WorkerConfig) -> CameraTiling:
+    """The camera's region and tiles as configured; resolved per frame size at its first frame."""
+    shapes = [(line.points, line.anchor) for line in camera.lines]
+    shapes += [(zone.polygon, zone.anchor) for zone in camera.zones]
+    return CameraTiling(TilingSpec(
+        key=f"cameras[{config.cameras.index(camera)}]", region=parse_region(camera.region),
+        tiles=config.detector.tiles, person_height=camera.person_height_px,
+        shapes=tuple((as_points(points), anchor) for points, anchor in shapes),
+        scale=detector_scale(config.detector.backend, config.detector.imgsz),
+    ))
 
 
 def build_counter(camera: CameraConfig) -> CameraCounter:

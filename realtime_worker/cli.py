@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import cv2
+import numpy as np
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
@@ -16,8 +18,9 @@ from rich.table import Table
 from camcount.db.dsn import database_url
 from camcount.errors import ExitCode, SinkError, SourceError
 from camcount.settings import camcount_home
-from realtime_worker.assembly import build_detector, start_capture
+from realtime_worker.assembly import build_detector, build_tiling, start_capture
 from realtime_worker.config import file_camera, load_config
+from realtime_worker.detect.tiling import run_tiled
 from realtime_worker.draw import annotate
 from realtime_worker.runner import RunSummary, run_worker
 from realtime_worker.sink.db import BatchWriter
@@ -42,7 +45,7 @@ def run(config_path: Path, camera_ids: tuple[str, ...]) -> None:
     _setup_logging()
     summary = run_worker(config, database_url=database_url(), home=camcount_home(),
                          camera_ids=list(camera_ids) or None, stop=_stop_on_signals())
-    print_summary(summary)
+    print_summary(summary, [(c.id, line.id) for c in config.cameras for line in c.lines])
     _fail_on_partial_loss(summary)
 
 
@@ -77,11 +80,15 @@ def snapshot(config_path: Path, camera_id: str, out: Path, skip: int) -> None:
         capture.stop()
     if frame is None:
         raise capture.error or SourceError(f"camera {camera.id}: no frame within 30 s")
-    detections = build_detector(config.detector).detect([frame.image])[0]
-    if not cv2.imwrite(str(out), annotate(frame.image, camera, detections)):
+    plan = build_tiling(camera, config).plan(frame.image)  # what the worker would detect on
+    detections = run_tiled(build_detector(config.detector), [frame.image], [plan], config.detector.max_batch)
+    if not cv2.imwrite(str(out), annotate(frame.image, camera, detections.detections[0], plan)):
         raise SourceError(f"cannot write {out}", ExitCode.USAGE)
-    click.echo(f"{out}: frame {frame.index}, {len(detections)} detections, "
-               f"{len(camera.lines)} lines, {len(camera.zones)} zones")
+    found = detections.detections[0]
+    heights = found.xyxy[:, 3] - found.xyxy[:, 1]
+    click.echo(f"{out}: frame {frame.index}, {len(found)} detections, {len(camera.lines)} lines, "
+               f"{len(camera.zones)} zones; {config.detector.backend}, {plan.describe()}"
+               + (f"; median box height {float(np.median(heights)):.0f} px (person_height_px)" if len(found) else ""))
 
 
 @worker.command()
@@ -100,7 +107,7 @@ def process(video: Path, config_path: Path, camera_id: str | None) -> None:
         task = progress.add_task(f"{video.name} as {camera.id}", total=total)
         summary = run_worker(config, database_url=database_url(), home=camcount_home(), camera_ids=None,
                              stop=_stop_on_signals(), on_frames=lambda n: progress.advance(task, n))
-    print_summary(summary)
+    print_summary(summary, [(camera.id, line.id) for line in camera.lines])
     _fail_on_partial_loss(summary)
 
 
@@ -136,15 +143,19 @@ def deadletter_replay() -> None:
                         f"database: kept in {letters.directory}; `camcount worker deadletter list` says why")
 
 
-def print_summary(summary: RunSummary) -> None:
+def print_summary(summary: RunSummary, lines: Sequence[tuple[str, str]] = ()) -> None:
+    """Crossings per camera, line and class; the (camera, line) pairs in `lines` appear even when nobody crossed."""
     table = Table(title="crossings counted")
     for column in ("camera", "line", "class", "in", "out"):
         table.add_column(column)
-    keys = sorted({(cam, line, cls) for cam, line, _, cls in summary.crossings})
+    counted = {(cam, line, cls) for cam, line, _, cls in summary.crossings}
+    keys = sorted(counted | {(cam, line, "-") for cam, line in lines if not any(k[:2] == (cam, line) for k in counted)})
     for cam, line, cls in keys:
         table.add_row(cam, line, cls, str(summary.crossings[(cam, line, "in", cls)]),
                       str(summary.crossings[(cam, line, "out", cls)]))
     console.print(table)
+    for camera_id, detection in sorted(summary.detection.items()):
+        console.print(f"detector on {camera_id}: {detection}")
     frames = ", ".join(f"{cam}: {n}" for cam, n in sorted(summary.frames.items()))
     console.print(f"frames processed: {frames or 'none'}")
     if summary.sink.spooled_rows:

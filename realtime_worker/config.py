@@ -35,6 +35,8 @@ from camcount.settings import partitions_start
 from realtime_worker.count import require_unique_ids
 from realtime_worker.count.geometry import polygon_self_intersects
 from realtime_worker.count.lines import DEFAULT_IN_SIDE, DEFAULT_SIDES, validate_line
+from realtime_worker.detect import detector_scale
+from realtime_worker.detect.tiling import check_tiles, validate_region, validate_tiles
 from realtime_worker.sources import Source, parse_source
 from realtime_worker.types import Anchor
 
@@ -125,6 +127,18 @@ class CameraConfig(_Model):
     start_at: datetime | None = Field(None, validate_default=True)
     lines: list[LineConfig] = []
     zones: list[ZoneConfig] = []
+    # Where the detector looks: auto (the lines and zones, plus a person's height around them), off
+    # (the whole frame), [x0, y0, x1, y1], or a polygon [[x, y], ...] outside which no box is kept.
+    # It must lie inside the frame (checked at the first frame). See realtime_worker/detect/tiling.py.
+    region: Literal["auto", "off"] | tuple[float, float, float, float] | list[Point] = "auto"
+    # A person's box height (px) near the lines: sizes the region's margin and the tiles. Default: frame height / 8.
+    person_height_px: float | None = Field(None, gt=0)
+
+    @field_validator("region")
+    @classmethod
+    def _region_not_empty(cls, value: str | tuple[float, ...] | list[Point]) -> str | tuple[float, ...] | list[Point]:
+        validate_region(value)
+        return value
 
     @field_validator("start_at")
     @classmethod
@@ -175,7 +189,16 @@ class DetectorConfig(_Model):
     class_aliases: dict[str, str] = {}  # model class name -> stored class name
     confidence: float = Field(0.4, gt=0, lt=1)
     imgsz: int = Field(640, ge=32)
-    max_batch: int = Field(16, ge=1)
+    max_batch: int = Field(16, ge=1)  # images (tiles) per detector call
+    # Each camera's region cut into overlapping tiles, all cameras' tiles batched: auto (as many as
+    # bring a person up to the size the detector finds, at most 2), off, or RxC (rows x columns).
+    tiles: str = "auto"
+
+    @field_validator("tiles")
+    @classmethod
+    def _tiles(cls, value: str) -> str:
+        validate_tiles(value)
+        return value
 
 
 class TrackerConfig(_Model):
@@ -183,7 +206,8 @@ class TrackerConfig(_Model):
     low_threshold: float = 0.1
     new_track_threshold: float = 0.6
     match_iou: float = 0.2
-    lost_track_buffer: int = Field(30, ge=1)
+    # How long a lost track waits to be found again, in seconds so it means the same at any frame rate.
+    lost_track_buffer_s: float = Field(0.5, gt=0)
 
 
 class SinkConfig(_Model):
@@ -223,6 +247,15 @@ class WorkerConfig(_Model):
     sink: SinkConfig = SinkConfig()
     health: HealthConfig = HealthConfig()
     sources: SourceRetryConfig = SourceRetryConfig()
+
+    @field_validator("detector")
+    @classmethod
+    def _tiles_fit_the_detector(cls, detector: DetectorConfig, info: ValidationInfo) -> DetectorConfig:
+        """Explicit tiles must suit the backend and each explicit region (the rest is checked at the first frame)."""
+        scale = detector_scale(detector.backend, detector.imgsz)
+        for camera in info.data.get("cameras") or []:
+            check_tiles(detector.tiles, camera.region, camera.person_height_px, scale, f"camera {camera.id!r}")
+        return detector
 
     @model_validator(mode="after")
     def _references(self) -> WorkerConfig:

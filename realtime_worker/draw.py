@@ -1,4 +1,5 @@
-"""Draw lines, zones and detections on a frame, for `camcount worker snapshot`.
+"""Draw lines, zones, the detection region with its tiles, and detections on a frame, for
+`camcount worker snapshot`.
 
 Kept apart from counting on purpose: counting never draws.
 """
@@ -9,16 +10,28 @@ import cv2
 import numpy as np
 
 from realtime_worker.config import CameraConfig
+from realtime_worker.detect.tiling import TilePlan
 from realtime_worker.types import Detections
 
 LINE_COLOUR = (0, 0, 255)
 ZONE_COLOUR = (255, 160, 0)
 BOX_COLOUR = (0, 220, 0)
+REGION_COLOUR = (0, 200, 255)
+TILE_COLOUR = (0, 120, 160)
 
 
-def annotate(image: np.ndarray, camera: CameraConfig, detections: Detections) -> np.ndarray:
-    """A copy of `image` with the camera's geometry, side names and the detections drawn."""
+def annotate(image: np.ndarray, camera: CameraConfig, detections: Detections, plan: TilePlan) -> np.ndarray:
+    """A copy of `image` with the detection region and its tiles, the camera's geometry, side
+    names and the detections drawn."""
     canvas = image.copy()
+    if len(plan.tiles) > 1:
+        for tile in plan.tiles:
+            cv2.rectangle(canvas, (tile.x0, tile.y0), (tile.x1 - 1, tile.y1 - 1), TILE_COLOUR, 1)
+    region = plan.region
+    cv2.rectangle(canvas, (region.x0, region.y0), (region.x1 - 1, region.y1 - 1), REGION_COLOUR, 2)
+    if plan.polygon is not None:
+        cv2.polylines(canvas, [plan.polygon.astype(np.int32)], isClosed=True, color=REGION_COLOUR, thickness=2)
+    _label(canvas, f"detection region, tiles {plan.grid}", np.array([region.x0, region.y1 - 2]))
     for zone in camera.zones:
         polygon = np.array(zone.polygon, np.int32)
         cv2.polylines(canvas, [polygon], isClosed=True, color=ZONE_COLOUR, thickness=2)

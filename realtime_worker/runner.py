@@ -22,6 +22,7 @@ from realtime_worker.assembly import CameraPipeline, build_camera, build_detecto
 from realtime_worker.config import WorkerConfig
 from realtime_worker.count import CountUpdate
 from realtime_worker.detect import PER_CAMERA_BACKENDS
+from realtime_worker.detect.tiling import TilePlan, run_tiled
 from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
 from realtime_worker.sink import EventSink, SinkStats
@@ -47,7 +48,8 @@ class RunSummary:
     crossings: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # camera, line, direction, class
     zone_entries: Counter[tuple[str, str]] = field(default_factory=Counter)  # camera, zone
     zone_exits: Counter[tuple[str, str]] = field(default_factory=Counter)
-    detector_batches: Counter[int] = field(default_factory=Counter)  # frames per detector call -> calls
+    detector_batches: Counter[int] = field(default_factory=Counter)  # images (tiles) per detector call -> calls
+    detection: dict[str, str] = field(default_factory=dict)  # camera -> detector, region and tiles in use
     failed_cameras: dict[str, str] = field(default_factory=dict)  # camera -> error message
     sink: SinkStats = field(default_factory=SinkStats)  # where the rows went: written, spooled, kept aside
 
@@ -134,24 +136,30 @@ class Worker:
             self._drain_events()
 
     def _process(self, batch: list[tuple[CameraPipeline, Frame]]) -> None:
-        """Detect in as few calls as the cap allows: one per detector and `max_batch` frames."""
+        """Detect in as few calls as the cap allows: each frame is cut into its camera's tiles, and
+        the tiles of every camera sharing a detector go through it `max_batch` at a time."""
         by_detector: dict[int, list[tuple[CameraPipeline, Frame]]] = defaultdict(list)
         for camera, frame in batch:
             by_detector[id(camera.detector)].append((camera, frame))
-        cap = self.config.detector.max_batch
         for group in by_detector.values():
-            for start in range(0, len(group), cap):
-                chunk = group[start:start + cap]
-                started = time.perf_counter()
-                detections = chunk[0][0].detector.detect([frame.image for _, frame in chunk])
-                inference_ms = (time.perf_counter() - started) * 1000
-                self.summary.detector_batches[len(chunk)] += 1
-                for (camera, frame), dets in zip(chunk, detections, strict=True):
-                    self._track_and_count(camera, frame, dets, inference_ms)
+            plans = [self._plan(camera, frame) for camera, frame in group]
+            started = time.perf_counter()
+            run = run_tiled(group[0][0].detector, [frame.image for _, frame in group], plans,
+                            self.config.detector.max_batch)
+            inference_ms = (time.perf_counter() - started) * 1000
+            for size in run.calls:
+                self.summary.detector_batches[size] += 1
+            for (camera, frame), dets in zip(group, run.detections, strict=True):
+                self._track_and_count(camera, frame, dets, inference_ms)
+
+    def _plan(self, camera: CameraPipeline, frame: Frame) -> TilePlan:
+        plan = camera.tiling.plan(frame.image)  # ConfigError at the first frame if the region does not fit
+        self.summary.detection[camera.config.id] = f"{self.config.detector.backend}, {plan.describe()}"
+        return plan
 
     def _track_and_count(self, camera: CameraPipeline, frame: Frame, detections, inference_ms: float) -> None:
         """Track and count one frame with this camera's own state only."""
-        tracks = camera.tracker.update(detections)
+        tracks = camera.tracker.update(detections, frame.captured_at)
         self._emit(camera, camera.counter.update(tracks, frame.captured_at))
         camera.last_at = frame.captured_at
         self.summary.frames[camera.config.id] += 1

@@ -18,6 +18,9 @@ first left unmatched. Deliberate differences:
   start-up lag (it starts at zero velocity) never shifts a crossing.
 * Scores split at `>=` thresholds (the reference's `>` leaves a score equal to the high
   threshold in neither set).
+* The lost-track buffer is in seconds of capture time, not frames: the same setting keeps a
+  lost track equally long at 10 or 30 fps, and across frames a live camera dropped. A track
+  kept too long is the one a passer-by inherits (docs/benchmarks.md, TUD-Campus).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from realtime_worker.types import Detections
 _LOW_MAX_COST = 0.5  # second association: low boxes need IoU >= 0.5 to a tracked box
 _UNCONFIRMED_MAX_COST = 0.7  # a track born last frame needs IoU * score >= 0.3
 _DUPLICATE_MAX_COST = 0.15  # a tracked and a lost track at IoU > 0.85 are the same person
+_TIME_EPS_S = 1e-6  # sums of frame intervals are not exact in floating point
 
 
 class _State(Enum):
@@ -47,6 +51,7 @@ class _Track:
     covariance: np.ndarray  # (8, 8)
     start_frame: int
     end_frame: int  # last frame it was matched
+    end_time: float  # capture time of that frame
     det_index: int  # row of its detection in the last matched frame's input
     hits: int = 1  # consecutive matches while unconfirmed
     state: _State = _State.TRACKED
@@ -104,13 +109,15 @@ class ByteTracker:
         low_threshold: float = 0.1,
         new_track_threshold: float = 0.6,
         match_iou: float = 0.2,
-        lost_track_buffer: int = 30,
+        lost_track_buffer_s: float = 0.5,
         min_hits: int = 2,
+        frame_interval_s: float = 0.1,
     ) -> None:
         """Thresholds are detection scores; `match_iou` is the first association's minimum
-        IoU x score (the reference's match_thresh 0.8 = 1 - 0.2); `lost_track_buffer` is in
-        frames; `min_hits` is how many consecutive frames a new track must be matched on
-        before it gets an id (2 in the reference)."""
+        IoU x score (the reference's match_thresh 0.8 = 1 - 0.2); `lost_track_buffer_s` is how
+        long a lost track may be found again; `min_hits` is how many consecutive frames a new
+        track must be matched on before it gets an id (2 in the reference);
+        `frame_interval_s` is the time between frames given to `update` without a time."""
         if not 0 <= low_threshold <= high_threshold:
             raise ValueError("need 0 <= low_threshold <= high_threshold")
         if min_hits < 1:
@@ -119,16 +126,20 @@ class ByteTracker:
         self.low_threshold = low_threshold
         self.new_track_threshold = new_track_threshold
         self.match_iou = match_iou
-        self.lost_track_buffer = lost_track_buffer
+        self.lost_track_buffer_s = lost_track_buffer_s
         self.min_hits = min_hits
+        self.frame_interval_s = frame_interval_s
         self._kalman = _KalmanFilter()
         self._tracks: list[_Track] = []
         self._frame = 0
+        self._now = 0.0
         self._last_id = 0
 
-    def update(self, detections: Detections) -> Detections:
-        """One frame's detections -> the boxes of the confirmed tracks seen in it, with ids."""
+    def update(self, detections: Detections, at: float | None = None) -> Detections:
+        """One frame's detections, captured at `at` (seconds; default one `frame_interval_s`
+        after the previous frame) -> the boxes of the confirmed tracks seen in it, with ids."""
         self._frame += 1
+        self._now = at if at is not None else self._now + self.frame_interval_s
         boxes = detections.xyxy.astype(np.float64)
         scores = detections.confidence.astype(np.float64)
 
@@ -138,7 +149,9 @@ class ByteTracker:
         low = np.flatnonzero(usable & (scores < self.high_threshold))
 
         # Step 2: first association: all confirmed tracks, tracked and lost, predicted to this
-        # frame, against the high boxes; IoU is weighted by score so confident boxes win.
+        # frame, against the high boxes; IoU is weighted by score so confident boxes win. A lost
+        # track unseen for longer than the buffer is gone before it can be matched.
+        self._tracks = [t for t in self._tracks if self._now - t.end_time <= self.lost_track_buffer_s + _TIME_EPS_S]
         self._predict()
         pool = [t for t in self._tracks if t.track_id]
         pool_left, high_left = self._match(pool, boxes, high, scores, 1 - self.match_iou, fuse_score=True)
@@ -158,15 +171,14 @@ class ByteTracker:
         # Step 5: a new track for every confident high box that no track claimed.
         for i in high_left[scores[high_left] >= self.new_track_threshold]:
             mean, covariance = self._kalman.initiate(_xyah(boxes[i]))
-            track = _Track(mean, covariance, start_frame=self._frame, end_frame=self._frame, det_index=int(i))
+            track = _Track(mean, covariance, start_frame=self._frame, end_frame=self._frame, end_time=self._now,
+                           det_index=int(i))
             if self._frame == 1 or self.min_hits == 1:
                 track.track_id = self._next_id()
             self._tracks.append(track)
 
-        # Step 6: drop lost tracks beyond the buffer, unconfirmed tracks that missed, and duplicates.
-        self._tracks = [
-            t for t in self._tracks if self._frame - t.end_frame <= (self.lost_track_buffer if t.track_id else 0)
-        ]
+        # Step 6: drop unconfirmed tracks that missed this frame, and duplicates.
+        self._tracks = [t for t in self._tracks if t.track_id or t.end_frame == self._frame]
         self._remove_duplicates()
 
         shown = sorted((t for t in self._tracks if t.track_id and t.state is _State.TRACKED), key=lambda t: t.det_index)
@@ -219,7 +231,7 @@ class ByteTracker:
             )
             for track, m, c, col in zip(matched, mean, covariance, cols, strict=True):
                 track.mean, track.covariance = m, c
-                track.end_frame, track.det_index = self._frame, int(candidates[col])
+                track.end_frame, track.end_time, track.det_index = self._frame, self._now, int(candidates[col])
                 track.state = _State.TRACKED
                 track.hits += 1
                 if not track.track_id and track.hits >= self.min_hits:

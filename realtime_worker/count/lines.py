@@ -22,6 +22,12 @@ What one `CrossingEvent` means:
   counts once: A->B->A->B is three events (e.g. IN, OUT, IN).
 * Memory. A track's side survives frames in which it is not seen (the tracker coasting through
   an occlusion) and is forgotten `forget_after_s` after the track was last seen.
+* Jumps. A tracker can hand a lost track's id to someone else, who then seems to cross where
+  nobody walked. Between two observations `dt` seconds apart, a person's anchor moves at most
+  `max_speed` box heights per second plus `jump_slack` box heights of detection noise (box
+  height: the larger of the two boxes, so perspective is in the units). A track that moves
+  farther is taken for a new person: its side is forgotten, and its next observed side is its
+  first, not a crossing.
 """
 
 from __future__ import annotations
@@ -84,6 +90,8 @@ def validate_line(
 class _TrackSide:
     side: Side | None  # None until observed outside the band, and after leaving the extent
     last_seen: float
+    anchor: np.ndarray  # where it was last seen, and its box height there
+    height: float
 
 
 class LineCounter:
@@ -100,12 +108,17 @@ class LineCounter:
         anchor: Anchor = Anchor.BOTTOM_CENTER,
         hysteresis_px: float = 6.0,
         forget_after_s: float = 10.0,
+        max_speed: float = 2.0,
+        jump_slack: float = 0.5,
     ) -> None:
+        """`max_speed` (box heights per second) and `jump_slack` (box heights) bound a plausible move."""
         self.camera_id = camera_id
         self.line_id = line_id
         self.anchor = anchor
         self.hysteresis_px = hysteresis_px
         self.forget_after_s = forget_after_s
+        self.max_speed = max_speed
+        self.jump_slack = jump_slack
         self.points = as_points(points)
         try:
             self._in_side = validate_line(self.points, sides, in_side)
@@ -117,11 +130,15 @@ class LineCounter:
         """Feed one frame's tracks (captured at POSIX time `at`); returns the crossings it completes."""
         if tracks.tracker_id is None:
             raise ValueError("LineCounter counts tracks: pass the tracker's output, not raw detections")
-        distance, within = polyline_signed_distance(tracks.anchors(self.anchor), self.points)
+        anchors = tracks.anchors(self.anchor)
+        heights = tracks.xyxy[:, 3] - tracks.xyxy[:, 1]
+        distance, within = polyline_signed_distance(anchors, self.points)
         events: list[CrossingEvent] = []
         for i, track_id in enumerate(tracks.tracker_id.tolist()):
-            state = self._tracks.setdefault(track_id, _TrackSide(None, at))
-            state.last_seen = at
+            state = self._tracks.setdefault(track_id, _TrackSide(None, at, anchors[i], heights[i]))
+            if self._jumped(state, anchors[i], heights[i], at):
+                state.side = None  # someone else under this id: start afresh
+            state.last_seen, state.anchor, state.height = at, anchors[i], heights[i]
             if not within[i]:
                 state.side = None  # beyond an end: forget the side, so going around the end never counts
                 continue
@@ -145,6 +162,11 @@ class LineCounter:
             track_id: state for track_id, state in self._tracks.items() if at - state.last_seen <= self.forget_after_s
         }
         return events
+
+    def _jumped(self, state: _TrackSide, anchor: np.ndarray, height: float, at: float) -> bool:
+        """Farther than a person moves in the time since the track was last seen (see Jumps)."""
+        reach = max(state.height, height) * (self.jump_slack + self.max_speed * (at - state.last_seen))
+        return float(np.hypot(*(anchor - state.anchor))) > reach
 
     def reset(self) -> None:
         """Forget every track: the next stream's tracker starts its ids again at 1."""

@@ -11,13 +11,29 @@ from pathlib import Path
 
 from camcount.errors import ConfigError, DetectorError
 from realtime_worker.detect.base import Detector
+from realtime_worker.detect.tiling import DetectorScale
 
 BACKENDS = ("ssdlite", "ultralytics", "motion")
 # Backends that learn from the frames they see (a background model): one instance per camera,
 # fed only that camera's frames in order, so they cannot be batched across cameras.
 PER_CAMERA_BACKENDS = frozenset({"motion"})
 
-__all__ = ["BACKENDS", "PER_CAMERA_BACKENDS", "Detector", "load_detector"]
+__all__ = ["BACKENDS", "PER_CAMERA_BACKENDS", "Detector", "DetectorScale", "detector_scale", "load_detector"]
+
+
+def detector_scale(backend: str, imgsz: int) -> DetectorScale:
+    """What tiling needs of a backend, known before it is loaded (check-config needs it too).
+
+    ssdlite: its graph resizes every image to 300x300 (`ssdlite.INPUT_SIZE`) and finds about 9
+    in 10 people 60 px or taller there, half or fewer below 50 px (bench/accuracy_teacher.py).
+    ultralytics: letterboxed to `imgsz`; YOLO's stride-8 head finds people from about 24 px.
+    motion: background subtraction at the frame's own resolution; tiles would not help.
+    """
+    if backend == "ssdlite":
+        return DetectorScale(input_size=300, min_person_px=60)
+    if backend == "ultralytics":
+        return DetectorScale(input_size=imgsz, min_person_px=24)
+    return DetectorScale(input_size=None, min_person_px=0)
 
 
 def load_detector(

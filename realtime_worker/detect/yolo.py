@@ -34,7 +34,7 @@ class YoloDetector:
         class_aliases: Mapping[str, str] | None = None,
     ) -> None:
         """`classes` are the model's class names; `class_aliases` renames them in the output."""
-        yolo_class = _import_yolo()
+        yolo_class = import_ultralytics()
         import torch  # already imported by ultralytics
 
         # Device: "auto" picks the GPU when torch sees one; fp16 only pays (and only works) on CUDA.
@@ -100,7 +100,7 @@ class YoloDetector:
         )
 
 
-def _import_yolo() -> Any:
+def import_ultralytics() -> Any:
     """Import ultralytics' YOLO class with its environment set first (it reads it at import).
 
     YOLO_OFFLINE makes a failed weight download raise at once (no online probe, no 5-35 s retry

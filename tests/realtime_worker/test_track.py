@@ -76,8 +76,8 @@ def test_low_score_boxes_keep_a_track_but_never_start_one() -> None:
 
 def test_occlusion_keeps_both_ids() -> None:
     """Two people cross at different depths; the far one is hidden (no box) for 5 frames while
-    the boxes overlap heavily, then both reappear: each keeps its id."""
-    tracker = ByteTracker()
+    the boxes overlap heavily, then both reappear: each keeps its id (25 fps: 0.24 s unseen)."""
+    tracker = ByteTracker(frame_interval_s=0.04)
     hidden_frames = 0
     for k in range(40):
         far_x, near_x = 100 + 8 * k, 420 - 8 * k
@@ -93,17 +93,31 @@ def test_occlusion_keeps_both_ids() -> None:
     assert hidden_frames == 5
 
 
-def test_a_lost_track_returns_within_the_buffer_and_not_after() -> None:
-    tracker = ByteTracker(lost_track_buffer=10)
+@pytest.mark.parametrize("fps", [4.0, 8.0, 32.0])
+def test_a_lost_track_returns_within_the_buffer_in_seconds_at_any_frame_rate(fps: float) -> None:
+    tracker = ByteTracker(lost_track_buffer_s=1.0)
+    frames = iter(range(10_000))
+
+    def at() -> float:
+        return next(frames) / fps  # exact in binary for these rates
+
     for _ in range(3):
-        tracker.update(dets(person(100, 200)))
-    for _ in range(10):  # gone for exactly the buffer
-        tracker.update(Detections.empty())
-    assert list(tracker.update(dets(person(100, 200))).tracker_id) == [1]
-    for _ in range(11):  # gone for longer than the buffer
-        tracker.update(Detections.empty())
+        tracker.update(dets(person(100, 200)), at())
+    for _ in range(int(fps) - 1):  # last seen exactly 1 s before the next frame
+        tracker.update(Detections.empty(), at())
+    assert list(tracker.update(dets(person(100, 200)), at()).tracker_id) == [1]
+    for _ in range(int(fps)):  # last seen 1 s + one frame before the next frame
+        tracker.update(Detections.empty(), at())
+    tracker.update(dets(person(100, 200)), at())
+    assert list(tracker.update(dets(person(100, 200)), at()).tracker_id) == [2]
+
+
+def test_frames_without_a_time_are_frame_interval_s_apart() -> None:
+    tracker = ByteTracker(lost_track_buffer_s=0.5, frame_interval_s=0.125)
     tracker.update(dets(person(100, 200)))
-    assert list(tracker.update(dets(person(100, 200))).tracker_id) == [2]
+    for _ in range(3):
+        tracker.update(Detections.empty())
+    assert list(tracker.update(dets(person(100, 200))).tracker_id) == [1]  # 0.5 s later: kept
 
 
 def _camera(offset: float, people: int, frames: int) -> list[Detections]:

@@ -12,10 +12,11 @@ T0 = 1_700_000_000.0
 
 
 def tracks(feet: dict[int, tuple[float, float]], cars: frozenset[int] = frozenset()) -> Detections:
-    """One frame: track id -> (x, y) of its feet; the ids in `cars` are cars, the rest people."""
+    """One frame: track id -> (x, y) of its feet (boxes 100 px tall, so 50 px in 0.1 s is a walk, not
+    a jump: see count/lines.py); the ids in `cars` are cars, the rest people."""
     xy = np.array(list(feet.values()), np.float32).reshape(-1, 2)
     return Detections(
-        xyxy=np.c_[xy[:, 0] - 10, xy[:, 1] - 40, xy[:, 0] + 10, xy[:, 1]],
+        xyxy=np.c_[xy[:, 0] - 20, xy[:, 1] - 100, xy[:, 0] + 20, xy[:, 1]],
         confidence=np.full(len(xy), 0.9, np.float32),
         class_id=np.array([2 if t in cars else 0 for t in feet], np.int32),
         tracker_id=np.array(list(feet), np.int64),

@@ -1,4 +1,4 @@
-"""LineCounter semantics on hand-built tracks: direction, extent, hysteresis, polylines, memory."""
+"""LineCounter semantics on hand-built tracks: direction, extent, hysteresis, polylines, memory, jumps."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ IN, OUT = Direction.IN, Direction.OUT
 
 
 def tracks(feet: dict[int, tuple[float, float]], class_id: int = 0, conf: float = 0.8) -> Detections:
-    """One frame: track id -> (x, y) of its feet (the bottom-centre anchor)."""
+    """One frame: track id -> (x, y) of its feet (the bottom-centre anchor); people are 100 px tall."""
     xy = np.array(list(feet.values()), np.float32).reshape(-1, 2)
     return Detections(
-        xyxy=np.c_[xy[:, 0] - 10, xy[:, 1] - 40, xy[:, 0] + 10, xy[:, 1]],
+        xyxy=np.c_[xy[:, 0] - 20, xy[:, 1] - 100, xy[:, 0] + 20, xy[:, 1]],
         confidence=np.full(len(xy), conf, np.float32),
         class_id=np.full(len(xy), class_id, np.int32),
         tracker_id=np.array(list(feet), np.int64),
@@ -93,7 +93,7 @@ def test_first_side_seen_is_not_a_crossing() -> None:
 def test_walking_along_the_line_outside_its_extent_counts_nothing_then_crossing_inside_counts() -> None:
     zigzag = [(300 - 10 * k, 100 + (20 if k % 2 else -20)) for k in range(8)]  # x 300..230, beyond the end
     assert walk(door(), zigzag) == []
-    assert directions(walk(door(), [*zigzag, (230, 70), (150, 70), (150, 100), (150, 130)])) == [OUT]
+    assert directions(walk(door(), [*zigzag, (230, 70), (190, 70), (150, 70), (150, 100), (150, 130)])) == [OUT]
 
 
 def test_walking_around_an_end_counts_nothing() -> None:
@@ -115,6 +115,25 @@ def test_side_survives_while_unseen_and_is_forgotten_after_forget_after_s() -> N
         counter.update(tracks({1: (100, 80)}), at=0.0)
         counter.update(tracks({}), at=3.0)
         assert directions(counter.update(tracks({1: (100, 120)}), at=5.0)) == expected
+
+
+def test_an_id_handed_to_someone_far_away_is_a_new_person_not_a_crossing() -> None:
+    # 100 px people: in 0.1 s a person moves at most 100 * (0.5 + 2.0 * 0.1) = 70 px.
+    counter = door()
+    counter.update(tracks({1: (100, 60)}), at=0.0)
+    assert counter.update(tracks({1: (180, 140)}), at=0.1) == []  # 113 px away: someone else
+    assert directions(counter.update(tracks({1: (180, 60)}), at=1.0)) == [IN]  # that someone crosses
+    # The same distance after a second unseen is a walk: it counts.
+    counter.update(tracks({2: (100, 60)}), at=0.0)
+    assert directions(counter.update(tracks({2: (180, 140)}), at=1.0)) == [OUT]
+
+
+def test_a_jump_is_measured_in_the_larger_box_so_a_near_person_may_move_more_pixels() -> None:
+    counter = door()
+    counter.update(tracks({1: (100, 60)}), at=0.0)
+    near = tracks({1: (100, 150)})
+    near.xyxy[0, 1] = 150 - 200  # now 200 px tall: 90 px in 0.1 s is within 200 * 0.7
+    assert directions(counter.update(near, at=0.1)) == [OUT]
 
 
 def test_reset_forgets_every_track() -> None:
