@@ -1,4 +1,4 @@
-"""The `camcount` command: database, worker, archive, demo.
+"""The `camcount` command: database, worker, archive, serve, demo.
 
 Every expected failure is a `CamcountError` and reaches the user as one `error:` line with a
 documented exit code (README, "Exit codes"); only bugs print a traceback.
@@ -21,6 +21,7 @@ from camcount.db.schema import RAW_TABLE_NAMES
 from camcount.errors import CamcountError, ExitCode
 from camcount.redact import redact_dsn
 from camcount_cli.demo import demo
+from camcount_cli.serve import serve
 from camcount_pipelines.archive.parquet import read_archive
 from realtime_worker.cli import worker
 
@@ -111,6 +112,7 @@ def query(table: str, start: datetime, end: datetime, camera_id: str | None, csv
 
 cli.add_command(worker)
 cli.add_command(demo)
+cli.add_command(serve)
 
 
 def main() -> None:

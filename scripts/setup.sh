@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs for camcount, idempotent and fast when done:
-# Debian packages, TimescaleDB, the Python environment (locked by constraints.txt), the sample
-# clip, and the dbt manifest. Used by `make demo` and `make test`.
+# Debian packages, TimescaleDB, the Python environment (locked by constraints.txt), the live
+# page's JavaScript (from npm), the sample clip, and the dbt manifest. Used by `make demo` and `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +20,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; th
   echo "$WANT" > "$STAMP"
 fi
 
+bash scripts/vendor_js.sh
 bash scripts/fetch_sample_video.sh data/vtest.avi
 bash scripts/build_dbt_manifest.sh

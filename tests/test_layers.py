@@ -14,7 +14,7 @@ import pytest
 
 from bench.harness import REPO
 
-PACKAGES = ("camcount", "camcount_cli", "realtime_worker", "camcount_pipelines")
+PACKAGES = ("camcount", "camcount_cli", "realtime_worker", "camcount_pipelines", "camcount_api")
 LINT_IMPORTS = REPO / ".venv" / "bin" / "lint-imports"
 
 
@@ -50,3 +50,12 @@ def test_a_wrong_way_import_breaks_the_contract(tmp_path: Path, module: str, wro
     assert result.returncode == 1, result.stdout
     importer = module.removesuffix(".py").replace("/", ".")
     assert f"{importer} -> {wrong_import}" in result.stdout
+
+
+def test_the_api_stays_independent_of_the_worker(tmp_path: Path) -> None:
+    root = copy_tree(tmp_path)
+    reads = root / "camcount_api" / "reads.py"
+    reads.write_text(reads.read_text() + "\nimport realtime_worker.registry  # noqa: E402, F401\n")
+    result = lint_imports(root)
+    assert result.returncode == 1, result.stdout
+    assert "camcount_api.reads -> realtime_worker.registry" in result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from camcount.settings import user_database_url
 
@@ -36,3 +37,12 @@ def database_url(database: str = DATA_DB) -> str:
 def sqlalchemy_url(url: str) -> str:
     """The same address with the psycopg2 driver named: SQLAlchemy needs it for dagster-postgres."""
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg2://", url)
+
+
+def role_url(url: str, role: str, password: str | None) -> str:
+    """`url` (a postgresql:// URL) with its user and password replaced: where one of camcount's
+    least-privilege roles logs in. No password: libpq's other sources (a trust-auth server, .pgpass)."""
+    parts = urlsplit(url)
+    userinfo = role + (f":{quote(password, safe='')}" if password else "")
+    host = parts.netloc.rpartition("@")[2]  # host[:port], as given (IPv6 brackets, or empty for a socket)
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))

@@ -1,6 +1,6 @@
 """Logins for camcount's least-privilege roles (docs/security.md, "Roles").
 
-Migrations 0010 and 0020 create the roles without LOGIN because SQL migrations cannot read
+Migrations 0010, 0020 and 0040 create the roles without LOGIN because SQL migrations cannot read
 secrets, and secrets only come from the environment: this step runs after migrating and enables
 each role's login with the password in its variable (`LOGIN_ROLES`).
 """
@@ -18,8 +18,11 @@ WORKER_ROLE = "camcount_worker"
 WORKER_PASSWORD_ENV = "CAMCOUNT_WORKER_PASSWORD"
 PIPELINES_ROLE = "camcount_pipelines"
 PIPELINES_PASSWORD_ENV = "CAMCOUNT_PIPELINES_PASSWORD"
+API_ROLE = "camcount_api"
+API_PASSWORD_ENV = "CAMCOUNT_API_PASSWORD"
 
-LOGIN_ROLES = {BI_ROLE: BI_PASSWORD_ENV, WORKER_ROLE: WORKER_PASSWORD_ENV, PIPELINES_ROLE: PIPELINES_PASSWORD_ENV}
+LOGIN_ROLES = {BI_ROLE: BI_PASSWORD_ENV, WORKER_ROLE: WORKER_PASSWORD_ENV, PIPELINES_ROLE: PIPELINES_PASSWORD_ENV,
+               API_ROLE: API_PASSWORD_ENV}
 
 
 def ensure_login(conn: psycopg.Connection, role: str, password_env: str) -> bool:

@@ -7,22 +7,15 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
+from camcount.db.dsn import role_url
 from camcount.db.roles import LOGIN_ROLES, ensure_login
 from tests.conftest import write_clip
 
 LoginAs = Callable[[str], str]
-
-
-def role_url(url: str, role: str, password: str) -> str:
-    """`url` with its user and password replaced: the address a role's own login uses."""
-    parts = urlsplit(url)
-    netloc = f"{role}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5432}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def enable_login(database_url: str, role: str, monkeypatch: pytest.MonkeyPatch) -> str:

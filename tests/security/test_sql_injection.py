@@ -35,7 +35,7 @@ LINE_IDS = [INJECTION, "ligne « centre » \"quoted\"; $$ %s %(x)s {0} \\ 東京
 ZONE_ID = "zone'; DELETE FROM ops.cameras WHERE ''='; -- ✓"
 SIDES = {"left": "nörd'; --", "right": "süd\"); DROP SCHEMA raw CASCADE; --"}
 
-PRODUCT_PACKAGES = ("camcount", "realtime_worker", "camcount_pipelines")
+PRODUCT_PACKAGES = ("camcount", "realtime_worker", "camcount_pipelines", "camcount_api")
 SQL_RUNNERS = {"execute", "executemany", "copy", "stream", "SQL"}
 SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|GRANT|REVOKE|COPY|TRUNCATE|WITH)\b", re.I)
 
