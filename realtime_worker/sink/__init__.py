@@ -28,6 +28,7 @@ import psycopg
 from camcount.errors import CamcountError, SinkError, SpoolError
 from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, error_reason, write_isolating
 from realtime_worker.sink.deadletter import DeadLetters, deadletter_dir
+from realtime_worker.sink.files import stamped_name
 from realtime_worker.sink.rows import TableRow, platform_event_row
 from realtime_worker.sink.spool import CorruptSegment, Spool, SpoolFull, SpoolLock
 from realtime_worker.types import PlatformEvent, Severity
@@ -275,6 +276,7 @@ class EventSink:
         if not self.stats.database_up:
             log.warning("database reachable again")
             self._record("database_reachable", Severity.INFO, "database reachable again")
+            self._spool_full = False  # the replay frees the spool: a new shortage is a new alarm
         self.stats.database_up = True
 
     def _replay_started(self) -> None:
@@ -295,7 +297,8 @@ class EventSink:
 
     def _quarantine_segment(self, path: Path, reason: str) -> None:
         self._quarantine.mkdir(parents=True, exist_ok=True)
-        target = self._quarantine / f"{self._spool.directory.name}-{path.name}"
+        _, name = stamped_name(f"-{self._spool.directory.name}-{path.name}")  # never over an earlier one
+        target = self._quarantine / name
         shutil.move(path, target)
         self.stats.quarantined_segments += 1
         log.error("ALARM: unreadable spool segment moved to %s (%s); the rest of the spool is replayed",

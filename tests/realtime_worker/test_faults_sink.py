@@ -77,7 +77,8 @@ def test_sink_thread_failure_exits_nonzero_and_keeps_the_rows(
     home.joinpath("quarantine").unlink()
     code, stderr, errors = run_worker_cli(config, home)
     assert code == 7 and len(errors) == 1 and "1 unreadable spool segments were quarantined" in errors[0], stderr
-    assert (quarantine_dir(home) / f"{spool.name}-000000000001.jsonl").read_text() == GARBAGE
+    [quarantined] = quarantine_dir(home).iterdir()
+    assert quarantined.name.endswith(f"-{spool.name}-000000000001.jsonl") and quarantined.read_text() == GARBAGE
     assert not list(spool.glob("*.jsonl"))
     assert db_totals(db, camera_id) == tiny_reference
     assert db.execute("SELECT count(*) FROM raw.platform_events WHERE kind = 'sink_failed' AND message LIKE %s",

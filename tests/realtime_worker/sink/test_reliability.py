@@ -10,10 +10,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from prometheus_client import generate_latest
 
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
 from camcount.errors import SinkError, SpoolError
+from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.sink import EventSink, quarantine_dir
 from realtime_worker.sink.db import BatchWriter, DatabaseIdentity
 from realtime_worker.sink.deadletter import DeadLetters, deadletter_dir
@@ -173,6 +175,9 @@ def test_poison_row_is_dead_lettered_and_the_rest_written(
     [(severity, _, details)] = [e for e in events(scratch_url, "rows_dead_lettered", T0)
                                 if e[2]["file"].startswith(str(tmp_path))]
     assert severity == "error" and details["rows"] == 1 and details["tables"] == ["stream_health"]
+    metrics = WorkerMetrics()
+    metrics.record_sink(under_test.stats)
+    assert "camcount_deadletter_rows 1.0" in generate_latest(metrics.registry).decode()
 
 
 def test_spooled_poison_row_does_not_block_the_spool(scratch_url: str, tmp_path: Path, camera_id: str) -> None:
