@@ -15,6 +15,15 @@ from camcount_pipelines.rollups.checks import rollup_matches_raw
 # updated for 2 hours means the sensor or the cameras stopped: the daemon marks it FAIL in the UI.
 HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
 
+# Days, weeks and months follow their inputs (calendar_rollups_sensor): a period whose input
+# partitions changed is recomputed at the next 5-minute tick, however old it is, so late data
+# reaches the local days that the marts read. Unlike eager(), missing inputs do not block.
+CALENDAR_AUTOMATION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & dg.AutomationCondition.cron_tick_passed("*/5 * * * *").since_last_handled()
+    & ~dg.AutomationCondition.in_progress()
+)
+
 
 def rollup_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["rollup", table])
@@ -55,6 +64,7 @@ def _daily_asset(table: str) -> dg.AssetsDefinition:
         group_name="rollups",
         kinds={"timescaledb"},
         description=f"rollup.{table}: rollup.{source} summed over each site's local day.",
+        automation_condition=CALENDAR_AUTOMATION,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         first, last = _dates(context)
@@ -76,6 +86,7 @@ def _calendar_asset(table: str) -> dg.AssetsDefinition:
         group_name="rollups",
         kinds={"timescaledb"},
         description=f"rollup.{table}: local days summed per {unit} (weeks start on Monday).",
+        automation_condition=CALENDAR_AUTOMATION,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         first, last = _dates(context)

@@ -2,10 +2,12 @@
 (the assets in camcount_pipelines.rollups.assets are thin wrappers).
 
 Every rollup of a window is delete + insert in ONE transaction, serialized per table by an
-advisory lock: a rerun gives identical rows and two concurrent runs cannot interleave. Hourly
-rollups read raw rows with ingest_seq <= raw.ingest_high_watermark() taken just before the
-transaction: every such row is committed, so the hour is complete up to that seq, which
-rollup.hour_watermarks records for the real-time counters.
+advisory lock: a rerun gives identical rows and two concurrent runs cannot interleave. A daily or
+calendar rollup also waits for in-flight rollups of the table it reads (the same lock, shared), so
+a day rolled up after an hour's rollup began includes that hour. Hourly rollups read raw rows with
+ingest_seq <= raw.ingest_high_watermark() taken just before the transaction: every such row is
+committed, so the hour is complete up to that seq, which rollup.hour_watermarks records for the
+real-time counters.
 """
 
 from __future__ import annotations
@@ -68,16 +70,30 @@ _HOURLY_GROUP = {
 }
 
 # Each camera's local days as UTC instants [lo, hi): 23 or 25 hours long on DST days. A camera
-# samples its health every health_interval_s, as its worker's config says (the registry records it).
+# samples its health every health_interval_s, as its worker's config says (the registry records
+# it), so it owes one sample per interval of the day, or of the part already past for today.
 _LOCAL_DAYS = """
     WITH local_days AS (
-        SELECT d::date AS day, c.camera_id, s.site_id, c.health_interval_s,
-               d::timestamp AT TIME ZONE s.timezone AS lo,
-               (d::date + 1)::timestamp AT TIME ZONE s.timezone AS hi
-        FROM generate_series(%(first)s::date, %(last)s::date - 1, interval '1 day') AS d
-        CROSS JOIN ops.cameras c JOIN ops.sites s USING (site_id)
+        SELECT day, camera_id, site_id, lo, hi,
+               floor(greatest(extract(epoch FROM least(hi, now()) - lo), 0) / health_interval_s)::bigint
+                   AS expected_health_samples
+        FROM (SELECT d::date AS day, c.camera_id, s.site_id, c.health_interval_s,
+                     d::timestamp AT TIME ZONE s.timezone AS lo,
+                     (d::date + 1)::timestamp AT TIME ZONE s.timezone AS hi
+              FROM generate_series(%(first)s::date, %(last)s::date - 1, interval '1 day') AS d
+              CROSS JOIN ops.cameras c JOIN ops.sites s USING (site_id)) AS days
     )
 """
+# The hours of each camera's local days: a daily row exists where the day has data, except that
+# health has a row for every day from the camera's first sample to the last day its site reported,
+# so a camera dark all day while its neighbours ran shows 0 samples instead of no row.
+_HOURS_OF_DAY = "JOIN {source} h ON h.camera_id = d.camera_id AND h.bucket >= d.lo AND h.bucket < d.hi"
+_DAILY_HOURS = {
+    "stream_health_daily": f"""LEFT {_HOURS_OF_DAY}
+        WHERE EXISTS (SELECT 1 FROM {{source}} f WHERE f.camera_id = d.camera_id AND f.bucket < d.hi)
+          AND EXISTS (SELECT 1 FROM {{source}} l JOIN ops.cameras lc USING (camera_id)
+                      WHERE lc.site_id = d.site_id AND l.bucket >= d.lo)""",
+}
 _DAILY_SELECT = {
     "crossings_daily": """
         (day, site_id, camera_id, line_id, direction, class_name, crossings, first_at, last_at)
@@ -101,16 +117,16 @@ _DAILY_SELECT = {
     "stream_health_daily": """
         (day, site_id, camera_id, samples, expected_samples, completeness, e2e_ms_p95_max,
          queue_depth_max, dropped_frames, reconnects)
-        SELECT d.day, d.site_id, h.camera_id, sum(h.samples),
-               floor(extract(epoch FROM d.hi - d.lo) / d.health_interval_s)::bigint,
-               sum(h.samples) / floor(extract(epoch FROM d.hi - d.lo) / d.health_interval_s),
-               max(h.e2e_ms_p95_max), max(h.queue_depth_max), sum(h.dropped_frames), sum(h.reconnects)""",
+        SELECT d.day, d.site_id, d.camera_id, coalesce(sum(h.samples), 0), d.expected_health_samples,
+               coalesce(sum(h.samples), 0) / greatest(d.expected_health_samples, 1)::double precision,
+               max(h.e2e_ms_p95_max), coalesce(max(h.queue_depth_max), 0), coalesce(sum(h.dropped_frames), 0),
+               coalesce(sum(h.reconnects), 0)""",
 }
 _DAILY_GROUP = {
     "crossings_daily": "1, 2, 3, 4, 5, 6",
     "occupancy_daily": "1, 2, 3, 4, 5",
     "dwell_daily": "1, 2, 3, 4, 5",
-    "stream_health_daily": "1, 2, 3, d.lo, d.hi, d.health_interval_s",
+    "stream_health_daily": "1, 2, 3, d.expected_health_samples",
 }
 
 
@@ -151,19 +167,17 @@ def rollup_hours(conn: psycopg.Connection, table: str, start: datetime, end: dat
 
 def rollup_days(conn: psycopg.Connection, table: str, first: date, last: date) -> RollupResult:
     """Recompute rollup.<table> for local days [first, last) of every site from its hourly rollup."""
-    insert = sql.SQL(
-        "{local_days} INSERT INTO {table} {select} FROM local_days d JOIN {source} h "
-        "ON h.camera_id = d.camera_id AND h.bucket >= d.lo AND h.bucket < d.hi GROUP BY {group}"
-    ).format(
+    source = sql.Identifier("rollup", DAILY_SOURCES[table])
+    insert = sql.SQL("{local_days} INSERT INTO {table} {select} FROM local_days d {hours} GROUP BY {group}").format(
         local_days=sql.SQL(_LOCAL_DAYS),
         table=sql.Identifier("rollup", table),
         select=sql.SQL(_DAILY_SELECT[table]),
-        source=sql.Identifier("rollup", DAILY_SOURCES[table]),
+        hours=sql.SQL(_DAILY_HOURS.get(table, _HOURS_OF_DAY)).format(source=source),
         group=sql.SQL(_DAILY_GROUP[table]),
     )
     params = {"first": first, "last": last, "lo": first, "hi": last}
     with conn.transaction():
-        rows = _replace(conn, table, "day", insert, params)
+        rows = _replace(conn, table, "day", insert, params, reads=DAILY_SOURCES[table])
     return RollupResult(table, rows)
 
 
@@ -180,15 +194,19 @@ def rollup_calendar(conn: psycopg.Connection, table: str, first: date, last: dat
            GROUP BY 1, 2, 3, 4, 5, 6"""
     ).format(table=sql.Identifier("rollup", table), unit=sql.Identifier(unit), unit_name=sql.Literal(unit))
     with conn.transaction():
-        rows = _replace(conn, table, unit, insert, {"lo": first, "hi": last})
+        rows = _replace(conn, table, unit, insert, {"lo": first, "hi": last}, reads="crossings_daily")
     return RollupResult(table, rows)
 
 
 def _replace(
-    conn: psycopg.Connection, table: str, time_column: str, insert: sql.Composed, params: dict
+    conn: psycopg.Connection, table: str, time_column: str, insert: sql.Composed, params: dict,
+    reads: str | None = None,
 ) -> int:
-    """Delete the window [lo, hi) and insert its recomputation (inside the caller's transaction)."""
+    """Delete the window [lo, hi) and insert its recomputation (inside the caller's transaction),
+    after rollups in flight of the rollup table it `reads` have committed."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rollup.{table}",))
+    if reads:
+        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (f"rollup.{reads}",))
     conn.execute(
         sql.SQL("DELETE FROM {table} WHERE {col} >= %(lo)s AND {col} < %(hi)s").format(
             table=sql.Identifier("rollup", table), col=sql.Identifier(time_column)

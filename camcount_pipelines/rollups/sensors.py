@@ -1,7 +1,9 @@
-"""The streaming sensor: follow raw.ingest_seq and roll up exactly the UTC hours new rows touched.
+"""The rollups' sensors. The streaming sensor follows raw.ingest_seq and rolls up exactly the UTC
+hours that new rows touched; the calendar sensor then recomputes the days, weeks and months whose
+hours or days changed.
 
-The cursor is the ingest high watermark (raw.ingest_high_watermark(): every lower seq is
-committed, so no row is ever skipped). A tick reads rows with seq in (cursor, watermark] and
+The ingest sensor's cursor is the ingest high watermark (raw.ingest_high_watermark(): every lower
+seq is committed, so no row is ever skipped). A tick reads rows with seq in (cursor, watermark] and
 requests one run per touched hour, keyed by hour and watermark: a replayed tick requests the same
 keys, which Dagster dedupes. Late data simply touches an old hour, which is rolled up again. The
 cursor lives in the sensor's own cursor, stored by the instance, so it survives daemon restarts.
@@ -16,6 +18,7 @@ from psycopg import sql
 
 from camcount_pipelines.partitions import HOURLY
 from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.rollups.assets import calendar_rollups, daily_rollups
 from camcount_pipelines.rollups.compute import HOURLY_SOURCES
 from camcount_pipelines.rollups.jobs import hourly_rollups_job
 from camcount_pipelines.watermark import high_watermark
@@ -91,3 +94,12 @@ def ingest_sensor(context: dg.SensorEvaluationContext, timescale: TimescaleResou
             continue
         requests.append(dg.RunRequest(run_key=f"{key}@{touched.watermark}", partition_key=key))
     return dg.SensorResult(run_requests=requests, cursor=str(max(cursor, touched.watermark)))
+
+
+calendar_rollups_sensor = dg.AutomationConditionSensorDefinition(
+    "calendar_rollups_sensor",
+    target=dg.AssetSelection.assets(*daily_rollups, *calendar_rollups),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Recomputes the local days, weeks and months whose input partitions changed (every 5 min at most).",
+)

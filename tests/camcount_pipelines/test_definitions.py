@@ -40,6 +40,11 @@ def test_lineage_raw_to_rollups_to_marts_to_reports() -> None:
         assert dg.AssetKey(parent) in graph.get(dg.AssetKey(child)).parent_keys, (parent, child)
     assert dg.AssetKey(["rollup", "crossings_hourly"]) in graph.get(
         dg.AssetKey(["rollup", "crossings_daily"])).parent_keys
+    # Local days are the rollups': the daily marts read them, never re-sum hours.
+    daily = [["rollup", "crossings_daily"], ["staging", "stg_rollup__crossings_daily"],
+             ["marts", "fct_crossings_daily"], ["marts", "fct_site_daily_kpis"]]
+    for parent, child in pairwise(daily):
+        assert dg.AssetKey(parent) in graph.get(dg.AssetKey(child)).parent_keys, (parent, child)
     for report in ("daily_kpis", "weekly_kpis"):
         assert {key.path[0] for key in graph.get(dg.AssetKey(["reports", report])).parent_keys} == {"marts"}
 

@@ -42,7 +42,8 @@ def dbt_database_url(database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="package")
 def marts(dbt_database_url: str) -> Marts:
-    """Real Auckland counts replayed as three data sets, rolled up, then one full `dbt build`."""
+    """Real Auckland counts replayed as three data sets, rolled up into hours and local days, then
+    one full `dbt build`."""
     today = datetime.now(ZoneInfo("Europe/London")).date()
     with psycopg.connect(dbt_database_url) as conn:
         recent = insert_realistic_crossings(
@@ -60,6 +61,10 @@ def marts(dbt_database_url: str) -> Marts:
         for data in (recent, autumn_dst, spring_dst):
             for table in compute.HOURLY_SOURCES:
                 compute.rollup_hours(conn, table, data.start_utc, data.end_utc)
+            tz = ZoneInfo(data.timezone)
+            first, last = data.start_utc.astimezone(tz).date(), data.end_utc.astimezone(tz).date()
+            for table in compute.DAILY_SOURCES:
+                compute.rollup_days(conn, table, first, last)
     with scratch_target() as target:
         dbt_resource().cli(["build"], target_path=target).wait()
         run_results = json.loads((target / "run_results.json").read_text())

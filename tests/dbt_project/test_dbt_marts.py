@@ -16,7 +16,7 @@ from bench.harness.realistic_data import CLASS_NAME, LINE_ID, RealisticData
 from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource, generate_docs
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.rollups import compute
-from camcount_pipelines.rollups.assets import hourly_rollups
+from camcount_pipelines.rollups.assets import daily_rollups, hourly_rollups
 from tests.dbt_project.conftest import Marts
 
 # Natural key of each mart: the late-event test diffs every mart row by row.
@@ -38,7 +38,7 @@ def test_dbt_build_runs_every_model_and_test(marts: Marts) -> None:
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert kinds == {"model", "seed", "test"}
     singular = [r for r in results if r["unique_id"].startswith("test.camcount.assert_")]
-    assert len(singular) == 6
+    assert len(singular) == 7
 
 
 def test_marts_reconcile_with_raw_truth(marts: Marts, marts_conn: psycopg.Connection) -> None:
@@ -98,7 +98,7 @@ def test_dst_days_have_all_their_hours(marts_conn: psycopg.Connection, marts: Ma
 
 def test_dagster_lineage_runs_from_rollups_to_marts() -> None:
     defs = dg.Definitions(
-        assets=[*hourly_rollups, camcount_dbt_assets],
+        assets=[*hourly_rollups, *daily_rollups, camcount_dbt_assets],
         resources={"timescale": TimescaleResource(), "dbt": dbt_resource()},
     )
     graph = defs.resolve_asset_graph()
@@ -108,8 +108,14 @@ def test_dagster_lineage_runs_from_rollups_to_marts() -> None:
     assert graph.get(dg.AssetKey(["staging", "stg_rollup__crossings_hourly"])).parent_keys == {
         dg.AssetKey(["rollup", "crossings_hourly"])
     }
+    assert graph.get(dg.AssetKey(["staging", "stg_rollup__crossings_daily"])).parent_keys == {
+        dg.AssetKey(["rollup", "crossings_daily"])
+    }
     checks = {check.name for check in camcount_dbt_assets.check_keys if check.asset_key == hourly}
     assert "assert_crossings_hourly_reconciles_with_rollup" in checks
+    daily = dg.AssetKey(["marts", "fct_crossings_daily"])
+    daily_checks = {check.name for check in camcount_dbt_assets.check_keys if check.asset_key == daily}
+    assert {f"assert_crossings_daily_reconciles_with_{truth}" for truth in ("rollup", "raw")} <= daily_checks
     assert camcount_dbt_assets.automation_conditions_by_key[hourly] is not None
 
 
@@ -137,8 +143,10 @@ def test_late_event_changes_only_its_rows(marts: Marts, marts_conn: psycopg.Conn
         (moment, uuid.uuid4(), camera, LINE_ID, CLASS_NAME),
     )
     hour = moment.replace(minute=0)
-    for table in ("crossings_hourly",):
-        compute.rollup_hours(marts_conn, table, hour, hour + timedelta(hours=1))
+    compute.rollup_hours(marts_conn, "crossings_hourly", hour, hour + timedelta(hours=1))
+    # What the calendar sensor then runs: every local day that may hold the hour.
+    for table in compute.DAILY_SOURCES:
+        compute.rollup_days(marts_conn, table, hour.date() - timedelta(days=1), hour.date() + timedelta(days=2))
     result = dg.materialize([camcount_dbt_assets], resources={"dbt": dbt_resource()})
     assert result.success
     after = _snapshot(marts_conn, _today_by_site(marts_conn))

@@ -2,7 +2,8 @@
 PNGs exist and are linked in metadata. They live with the marts' tests because they need the
 marts' private database (a dbt build tests every row of the database it runs in).
 
-The flow is production's: hourly rollups, then the dbt assets, then the reports, all through Dagster.
+The flow is production's: hourly rollups, then the local days, then the dbt assets, then the reports,
+all through Dagster.
 """
 
 import csv
@@ -17,7 +18,7 @@ import pytest
 from bench.harness.realistic_data import RealisticData, insert_realistic_crossings
 from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource
 from camcount_pipelines.marts.profile import DBT_PROJECT_DIR
-from camcount_pipelines.rollups.compute import HOURLY_SOURCES
+from camcount_pipelines.rollups.compute import DAILY_SOURCES, HOURLY_SOURCES
 from tests.camcount_pipelines.conftest import materialize_partitions
 from tests.dbt_project.conftest import Marts
 
@@ -35,6 +36,8 @@ def reported(marts: Marts, tmp_path_factory: pytest.TempPathFactory) -> tuple[Re
                                           prefix="report-", scale=0.2, health_every_s=30, seed=3)
         hourly = [dg.AssetKey(["rollup", t]) for t in HOURLY_SOURCES]
         assert materialize_partitions(hourly, data.start_utc, data.end_utc - timedelta(hours=1)).success
+        daily = [dg.AssetKey(["rollup", t]) for t in DAILY_SOURCES]
+        assert materialize_partitions(daily, WEEK - timedelta(days=7), WEEK + timedelta(days=6)).success
         assert dg.materialize([camcount_dbt_assets], resources={"dbt": dbt_resource()}).success
         for period, key in (("daily", DAY), ("weekly", WEEK)):
             result = materialize_partitions([dg.AssetKey(["reports", f"{period}_kpis"])], key, key)

@@ -7,8 +7,9 @@
     )
 }}
 -- Headline numbers per camera and site-local day: the camera rows of the KPI reports and the input
--- of fct_camera_kpi_trends. Sums and counts sit next to the means so that the exact mean over any
--- span of days (a report's week) is sum / count, never a mean of daily means.
+-- of fct_camera_kpi_trends, from the local-day totals that Dagster's daily rollups own. Sums and
+-- counts sit next to the means so that the exact mean over any span of days (a report's week) is
+-- sum / count, never a mean of daily means.
 with days as (
     -- Camera-days to (re)build: recent days, and days whose inputs changed recently
     select camera_id, site_id, local_date, timezone, source_updated_at
@@ -36,7 +37,7 @@ occupancy as (
         max(occupancy.max_occupancy) as max_occupancy,
         sum(occupancy.samples) as occupancy_samples,
         sum(occupancy.avg_occupancy * occupancy.samples) as occupancy_sum
-    from {{ ref('fct_occupancy_hourly') }} as occupancy
+    from {{ ref('stg_rollup__occupancy_daily') }} as occupancy
     inner join days on days.camera_id = occupancy.camera_id and days.local_date = occupancy.local_date
     group by occupancy.camera_id, occupancy.local_date
 ),
@@ -48,7 +49,7 @@ dwell as (
         dwell.local_date,
         sum(dwell.exits) as zone_exits,
         sum(dwell.total_dwell_s) as total_dwell_s
-    from {{ ref('fct_dwell_hourly') }} as dwell
+    from {{ ref('stg_rollup__dwell_daily') }} as dwell
     inner join days on days.camera_id = dwell.camera_id and days.local_date = dwell.local_date
     group by dwell.camera_id, dwell.local_date
 )

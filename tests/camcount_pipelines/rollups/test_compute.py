@@ -1,6 +1,6 @@
 """The local-day health rollup divides by each camera's own sampling interval (ops.cameras)."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
@@ -35,3 +35,31 @@ def test_health_completeness_uses_each_cameras_interval(conn: psycopg.Connection
         samples, expected, completeness = rows[data.cameras[0]]
         assert samples == data.rows["raw.stream_health"]
         assert expected == 86400 // interval_s and completeness == samples / expected and 0.5 < completeness <= 1.0
+
+
+def test_health_days_run_from_a_cameras_first_sample_to_its_sites_last_day(
+    conn: psycopg.Connection, prefix: str
+) -> None:
+    """A camera dark for a day while its neighbour ran has a row with 0 samples; before its first
+    sample, or after the site's last report, it has none."""
+    site, early, late = f"{prefix}site", f"{prefix}early", f"{prefix}late"
+    first = DAY + timedelta(days=5)
+    start = datetime(first.year, first.month, first.day, 12, tzinfo=UTC)
+    samples = [(start, early), (start + timedelta(days=1), late), (start + timedelta(days=2), early)]
+    conn.execute("INSERT INTO ops.sites (site_id, name, timezone) VALUES (%s, 's', 'UTC')", (site,))
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO ops.cameras (camera_id, site_id, name, source_kind) VALUES (%s, %s, 'c', 'file')",
+                        [(early, site), (late, site)])
+        cur.executemany("INSERT INTO raw.stream_health (time, camera_id, input_fps, processed_fps, dropped_frames,"
+                        " queue_depth, quality) VALUES (%s, %s, 10, 10, 0, 1, 1.0)", samples)
+    conn.commit()
+    rollup_hours(conn, "stream_health_hourly", start, start + timedelta(days=3))
+    rollup_days(conn, "stream_health_daily", first - timedelta(days=1), first + timedelta(days=4))
+
+    rows = conn.execute(
+        "SELECT camera_id, day - %s, samples, expected_samples FROM rollup.stream_health_daily "
+        "WHERE camera_id IN (%s, %s) ORDER BY 1, 2",
+        (first, early, late),
+    ).fetchall()
+    assert rows == [(early, 0, 1, 8640), (early, 1, 0, 8640), (early, 2, 1, 8640),
+                    (late, 1, 1, 8640), (late, 2, 0, 8640)]

@@ -1,13 +1,16 @@
-"""The streaming sensor: exactly the touched hours, replays dedupe, late data re-rolls its hour."""
+"""The rollups' sensors. The ingest sensor requests exactly the touched hours, replays dedupe, and
+late data re-rolls its hour; the calendar sensor then recomputes the days, weeks and months above
+a changed partition, however old, at most every 5 minutes."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import psycopg
 
 from bench.harness.realistic_data import insert_realistic_crossings
 from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.rollups.assets import calendar_rollups, daily_rollups, hourly_rollups, rollup_key
 from camcount_pipelines.rollups.compute import HOURLY_SOURCES
 from camcount_pipelines.rollups.sensors import ingest_sensor, partition_key
 from camcount_pipelines.watermark import high_watermark
@@ -81,3 +84,36 @@ def test_late_event_rematerializes_its_old_hour_and_totals_match_raw(
         {"c": camera},
     ).fetchone()
     assert rolled == raw == data.total_crossings() + 1
+
+
+def test_calendar_rollups_follow_a_late_hour_and_then_their_days(instance: dg.DagsterInstance) -> None:
+    defs = dg.Definitions(assets=[*hourly_rollups, *daily_rollups, *calendar_rollups],
+                          resources={"timescale": TimescaleResource()})
+    now = datetime.now(UTC)
+    tick = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)  # a 5-minute cron tick
+    cursor = None
+
+    def requested(after: timedelta) -> dict[str, list[str]]:
+        nonlocal cursor
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=tick + after,
+                                                   cursor=cursor)
+        cursor = result.cursor
+        keys = [asset.key for asset in (*daily_rollups, *calendar_rollups)]
+        return {key.path[1]: sorted(result.get_requested_partitions(key)) for key in keys
+                if result.get_num_requested(key)}
+
+    assert requested(timedelta(seconds=30)) == {}
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=rollup_key("crossings_hourly"), partition="2024-05-06-10:00")
+    )
+    assert requested(timedelta(seconds=90)) == {}  # at most every 5 minutes
+    # Every local day that may hold that UTC hour, whatever the site's timezone.
+    assert requested(timedelta(minutes=5, seconds=30)) == {"crossings_daily": ["2024-05-05", "2024-05-06",
+                                                                               "2024-05-07"]}
+    assert requested(timedelta(minutes=6, seconds=30)) == {}  # handled
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=rollup_key("crossings_daily"), partition="2024-05-06")
+    )
+    assert requested(timedelta(minutes=10, seconds=30)) == {"crossings_weekly": ["2024-05-06"],
+                                                            "crossings_monthly": ["2024-05-01"]}
+
