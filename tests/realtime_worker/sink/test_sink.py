@@ -99,3 +99,29 @@ def test_spool_over_quota_alarms_and_keeps_segments_whole(
         assert json.loads(header)["rows"] == len(rows)
         assert all(json.loads(line)[0] in ("crossing_events", "platform_events") for line in rows)
     assert not list(spool.glob("*.tmp"))
+
+
+def test_spool_full_alarm_reaches_the_database_once_it_is_back(
+    scratch_cluster: Cluster, scratch_url: str, tmp_path: Path, camera_id: str
+) -> None:
+    """The spool-full alarm is kept in memory while the spool cannot take it, so the database
+    learns of the loss; every produced row is either written or counted as dropped."""
+    started = time.time()
+    sink = EventSink(scratch_url, tmp_path, tmp_path / "spool", flush_interval_s=0.05, retry_interval_s=0.2,
+                     spool_quota_bytes=6_000).start()
+    sink.put(crossings(camera_id, 10))
+    wait_until(lambda: count(scratch_url, camera_id) == 10, 10, "the first rows were not written")
+    scratch_cluster.stop()
+    try:
+        for batch in range(10):
+            sink.put(crossings(camera_id, 20, start=10 + 20 * batch))
+            time.sleep(0.1)
+        assert sink.stats.dropped_rows > 0
+    finally:
+        scratch_cluster.start()
+    sink.close()
+    assert count(scratch_url, camera_id) + sink.stats.dropped_rows == 210
+    with psycopg.connect(scratch_url) as conn:
+        full = conn.execute("SELECT severity, message FROM raw.platform_events WHERE kind = 'spool_full' "
+                            "AND time >= to_timestamp(%s)", (started,)).fetchall()
+    assert len(full) == 1 and full[0][0] == "error" and "spool quota" in full[0][1]
