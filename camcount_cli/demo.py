@@ -5,7 +5,8 @@
 3. materialize the hourly rollups, the dbt marts and the KPI report through Dagster;
 4. print a summary (crossings per line, rows per table);
 5. unless CAMCOUNT_DEMO_NO_UI=1: keep two looping "live" cameras streaming the clip and serve
-   the Dagster UI on http://127.0.0.1:3000 (sensors running) until Ctrl-C.
+   the Dagster UI on http://127.0.0.1:3000 (sensors running) and the live page and API
+   (`camcount serve`) on http://127.0.0.1:8080 until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -126,7 +127,9 @@ def _serve_ui_with_live_cameras(home: Path) -> None:
                               cwd=REPO, env=env)
     ui = subprocess.Popen([str(REPO / ".venv/bin/dagster"), "dev", "-w", "workspace.yaml", *UI_ADDRESS],
                           cwd=REPO, env=env, start_new_session=True)
+    api = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "serve"], cwd=REPO, env=env)  # 127.0.0.1:8080
     console.print("Dagster UI: http://127.0.0.1:3000  (live cameras plaza-live-1/2 streaming; Ctrl-C to stop)")
+    console.print("Live page and API: http://127.0.0.1:8080  (OpenAPI docs: http://127.0.0.1:8080/docs)")
     # Ctrl-C or SIGTERM end the demo cleanly, even when started from a script that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -136,6 +139,7 @@ def _serve_ui_with_live_cameras(home: Path) -> None:
         pass
     finally:
         worker.terminate()  # SIGTERM: the worker flushes its last rows
+        api.terminate()
         stop_group(ui)
         try:
             worker.wait(30)

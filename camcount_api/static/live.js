@@ -191,10 +191,11 @@
       return;
     }
     entry.sparkline = new uPlot({
-      width: Math.max(box.clientWidth, 200), height: 70, legend: { show: false }, cursor: { show: false },
+      width: box.clientWidth, height: 70, legend: { show: false }, cursor: { show: false },
       axes: [{ show: false }, { show: false }], scales: { x: { time: true } },
       series: [{}, { stroke: "#0969da", fill: "rgba(9, 105, 218, 0.15)", width: 2, points: { show: false } }],
     }, [xs, ys], box);
+    new ResizeObserver(() => entry.sparkline.setSize({ width: box.clientWidth, height: 70 })).observe(box);
   }
 
   async function refreshSnapshots() {
