@@ -40,6 +40,10 @@ class DatabaseError(CamcountError):
     exit_code = ExitCode.DATABASE
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The server is down, starting, stopping or full: the worker spools and retries; a command fails."""
+
+
 class SourceError(CamcountError):
     exit_code = ExitCode.SOURCE
 

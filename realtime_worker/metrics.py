@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from camcount.errors import ConfigError
 from realtime_worker.sink import SinkStats
 from realtime_worker.types import HealthSample
 
@@ -42,11 +43,17 @@ class WorkerMetrics:
         self.spool_refused_segments = Gauge("camcount_spool_refused_segments",
                                             "Spool segments meant for another database, kept", registry=self.registry)
         self.sink_failed = Gauge("camcount_sink_failed", "1 when the sink stopped on an error", registry=self.registry)
+        self.clock_skew = Gauge("camcount_clock_skew_seconds", "Last live frame's stamp minus the database's clock "
+                                "(alarm beyond 300 s either way)", ["camera"], registry=self.registry)
         self._server = None
 
     def serve(self, host: str, port: int) -> int:
         """Start the HTTP endpoint; returns the bound port (0 picks a free one)."""
-        self._server, _ = start_http_server(port, addr=host, registry=self.registry)
+        try:
+            self._server, _ = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            raise ConfigError(f"health.metrics_port: cannot serve /metrics on {host}:{port}: {exc.strerror or exc} "
+                              "(another worker?); give each worker its own port, or null for no endpoint") from None
         return self._server.server_port
 
     def stop(self) -> None:

@@ -9,16 +9,23 @@ and counters (no state is shared between cameras), and hands the rows to the sin
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from camcount.db import connect
-from camcount.errors import DatabaseError, SourceError
+import psycopg
+
+from camcount.db import connect, error_reason
+from camcount.db.schema import require_schema
+from camcount.errors import DatabaseError, DatabaseUnavailable, SourceError
+from camcount.redact import redact_dsn
 from realtime_worker.assembly import CameraPipeline, build_camera, build_detector
+from realtime_worker.clock import ClockWatch
 from realtime_worker.config import WorkerConfig
 from realtime_worker.count import CountUpdate
 from realtime_worker.detect import PER_CAMERA_BACKENDS
@@ -35,7 +42,7 @@ from realtime_worker.sink.rows import (
     zone_event_row,
 )
 from realtime_worker.sink.spool import worker_spool_dir
-from realtime_worker.types import Frame, PlatformEvent
+from realtime_worker.types import Frame, PlatformEvent, Severity
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +83,7 @@ class Worker:
         )
         self.metrics = WorkerMetrics()
         self.metrics_port: int | None = None
+        self.clock = ClockWatch()
         self.summary = RunSummary(sink=self.sink.stats)
         self._registered = False
         self._events: list[TableRow] = []  # platform events raised on capture threads
@@ -84,27 +92,36 @@ class Worker:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> RunSummary:
-        """Run until every (file) source ends or `stop` is set; always flushes before returning."""
+        """Run until every (file) source ends or `stop` is set; always flushes before returning.
+
+        A misconfigured database or a busy metrics port fail here, before any frame is read."""
         self._register()
-        self.sink.start()
         if self.config.health.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.health.metrics_host, self.config.health.metrics_port)
+        self.sink.start()
+        self._on_platform_event(self._started())
         shared = None if self.config.detector.backend in PER_CAMERA_BACKENDS else build_detector(self.config.detector)
         cameras = [
             build_camera(camera, self.config, detector=shared or build_detector(self.config.detector),
                          on_event=self._on_platform_event)
             for camera in self.cameras_config
         ]
+        started = time.monotonic()
+        error: BaseException | None = None
         try:
             self._loop(cameras, stop)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self._shutdown(cameras)
+            self._shutdown(cameras, self._stopped(stop, error, time.monotonic() - started))
         return self.summary
 
-    def _shutdown(self, cameras: list[CameraPipeline]) -> None:
+    def _shutdown(self, cameras: list[CameraPipeline], stopped: PlatformEvent) -> None:
         for camera in cameras:  # a stop emits no count (no exit, no partial second): see count/zones.py
             camera.capture.stop()
             self._sample_health(camera, time.time())
+        self._on_platform_event(stopped)
         self._drain_events()
         self.sink.close()
         self.metrics.stop()
@@ -162,6 +179,8 @@ class Worker:
         tracks = camera.tracker.update(detections, frame.captured_at)
         self._emit(camera, camera.counter.update(tracks, frame.captured_at))
         camera.last_at = frame.captured_at
+        if camera.config.capture_clock:
+            self._check_clock(camera.config.id, frame.captured_at)
         self.summary.frames[camera.config.id] += 1
         e2e_ms = (time.time() - (frame.received_at or frame.captured_at)) * 1000
         camera.health.on_processed(decode_ms=frame.decode_ms, inference_ms=inference_ms, e2e_ms=e2e_ms)
@@ -201,6 +220,31 @@ class Worker:
 
     # -- platform events and registry ---------------------------------------------------------
 
+    def _started(self) -> PlatformEvent:
+        cameras = [camera.id for camera in self.cameras_config]
+        return PlatformEvent(
+            "worker_started", Severity.INFO, f"worker {_version()} started: {', '.join(cameras)}",
+            details={"version": _version(), "cameras": cameras, "detector": self.config.detector.backend,
+                     "pid": os.getpid()})
+
+    def _stopped(self, stop: threading.Event, error: BaseException | None, uptime_s: float) -> PlatformEvent:
+        """How the run ended, with what it counted: a clean stop (signal, or every source ended)
+        is info; an error, a failed sink or failed cameras are errors."""
+        s = self.summary
+        reason = (f"error: {type(error).__name__}: {error}" if error is not None
+                  else f"sink failed: {s.sink.failure}" if self.sink.failed
+                  else "stop requested" if stop.is_set() else "sources ended")
+        clean = error is None and not self.sink.failed and not s.failed_cameras
+        totals = {"frames": sum(s.frames.values()), "crossings": sum(s.crossings.values()),
+                  "zone_entries": sum(s.zone_entries.values()), "zone_exits": sum(s.zone_exits.values())}
+        return PlatformEvent(
+            "worker_stopped", Severity.INFO if clean else Severity.ERROR,
+            f"worker stopped ({reason}) after {uptime_s:.0f} s: "
+            + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in totals.items()),
+            details={"version": _version(), "cameras": [camera.id for camera in self.cameras_config],
+                     "clean": clean, "reason": reason, "uptime_s": round(uptime_s, 1), **totals,
+                     "frames_per_camera": dict(s.frames), "failed_cameras": dict(s.failed_cameras)})
+
     def _on_platform_event(self, event: PlatformEvent) -> None:
         """Called on capture threads: queue the event; the loop hands it to the sink."""
         with self._events_lock:
@@ -211,14 +255,36 @@ class Worker:
             rows, self._events = self._events, []
         self.sink.put(rows)
 
+    def _check_clock(self, camera_id: str, stamped_at: float) -> None:
+        skew, alarm = self.clock.check(camera_id, stamped_at)
+        if skew is not None:
+            self.metrics.clock_skew.labels(camera_id).set(skew)
+        if alarm is not None:
+            log.error("ALARM: %s", alarm.message)
+            self._on_platform_event(alarm)
+
     def _register(self) -> None:
-        """Upsert sites and cameras (geometry, no credentials); retried while the database is down."""
+        """Check the schema, read the database's clock, upsert sites and cameras (geometry, no
+        credentials). Wrong credentials, database or schema raise DatabaseError; a server that is
+        down only delays this (retried at each health sample) while rows are spooled."""
         try:
             with connect(self.database_url, timeout_s=3) as conn:
+                require_schema(conn)
+                self.clock.sync(conn)
                 register_cameras(conn, self.config, self.cameras_config)
             self._registered = True
-        except DatabaseError as exc:
-            log.warning("camera registry not updated yet (%s); events are spooled meanwhile", exc)
+        except (DatabaseUnavailable, psycopg.OperationalError) as exc:  # down, or went down mid-way
+            log.warning("camera registry not updated yet (%s); events are spooled meanwhile", error_reason(exc))
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot register the cameras in {redact_dsn(self.database_url)}: "
+                                f"{error_reason(exc)}") from None
+
+
+def _version() -> str:
+    try:
+        return version("camcount")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def run_worker(

@@ -10,6 +10,7 @@ import psycopg
 import yaml
 
 from realtime_worker.runner import RunSummary
+from realtime_worker.sources import parse_source
 
 LINES = [
     {"id": "centre", "points": [[384, 140], [384, 330]], "sides": {"left": "east", "right": "west"}, "in": "east"},
@@ -19,8 +20,11 @@ ZONES = [{"id": "footpath", "polygon": [[0, 180], [768, 150], [768, 330], [0, 33
 
 
 def camera(camera_id: str, source: str | Path, **overrides: Any) -> dict[str, Any]:
-    return {"id": camera_id, "site": "test-site", "source": str(source), "start_at": "2026-11-25T09:00:00Z",
-            "lines": LINES, "zones": ZONES, **overrides}
+    """A camera with the sample clip's geometry. A file starts at a fixed time (a rerun gives the
+    same event ids); a live source is stamped as its frames arrive, so it takes no start_at."""
+    start = {} if parse_source(str(source)).live else {"start_at": "2026-11-25T09:00:00Z"}
+    return {"id": camera_id, "site": "test-site", "source": str(source), **start, "lines": LINES, "zones": ZONES,
+            **overrides}
 
 
 def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> Path:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
+
+from camcount.errors import DatabaseError
+
 
 @dataclass(frozen=True, slots=True)
 class RawTable:
@@ -61,3 +65,15 @@ RAW_TABLES: dict[str, RawTable] = {
     )
 }
 RAW_TABLE_NAMES: tuple[str, ...] = tuple(RAW_TABLES)
+
+# What the worker reads and writes from its first frame: a database without them was never migrated.
+WORKER_TABLES: tuple[str, ...] = ("ops.sites", "ops.cameras", *(table.qualified for table in RAW_TABLES.values()))
+
+
+def require_schema(conn: psycopg.Connection) -> None:
+    """Fail with the remedy, before anything is written, when the database was never migrated."""
+    missing = [name for (name,) in conn.execute(
+        "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL", (list(WORKER_TABLES),))]
+    if missing:
+        raise DatabaseError(f"database {conn.info.dbname} has no camcount schema ({', '.join(missing)} missing); "
+                            "run `camcount db migrate`")

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from bench.harness.net import free_port
+from camcount.db import connect
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
+from camcount.errors import DatabaseError, DatabaseUnavailable
 from tests.conftest import run_camcount
 
 HYPERTABLES = {"raw.crossing_events", "raw.zone_events", "raw.zone_occupancy", "raw.stream_health",
@@ -93,3 +96,19 @@ def test_url_prints_embedded_dsn_by_default(url_flag: list[str]) -> None:
     env = {"CAMCOUNT_DATABASE_URL": "", "CAMCOUNT_DB_PORT": "55999"}
     out = run_camcount("db", "url", *url_flag, env=env).stdout.strip()
     assert out == ("postgresql://camcount@127.0.0.1:55999/" + ("camcount_dagster" if url_flag else "camcount"))
+
+
+def test_connection_error_keeps_libpq_s_whole_reason() -> None:
+    """libpq says why on one line and what to check on the next: both reach the user, on one line."""
+    result = run_camcount("db", "migrate", env={"CAMCOUNT_DATABASE_URL": f"postgresql://u@127.0.0.1:{free_port()}/x"})
+    _assert_one_line_error(result, "failed: Connection refused; Is the server running on that host")
+
+
+def test_a_server_that_is_down_is_told_from_a_misconfigured_one(database_url: str) -> None:
+    """Only a server that is down is worth waiting for (the worker spools); wrong names are not."""
+    with pytest.raises(DatabaseUnavailable):
+        connect(f"postgresql://u@127.0.0.1:{free_port()}/x", timeout_s=2)
+    for wrong in ({"dbname": "no_such_database"}, {"user": "no_such_role"}):
+        with pytest.raises(DatabaseError) as raised:
+            connect(make_conninfo(database_url, **wrong), timeout_s=2)
+        assert not isinstance(raised.value, DatabaseUnavailable), raised.value

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
 
 from bench.harness.net import free_port
 from bench.harness.worker_configs import camera, write_config
-from tests.conftest import run_camcount
+from camcount.db.cluster import Cluster
+from tests.conftest import run_camcount, write_clip
 
 
 def assert_one_error_line(result, code: int, *needles: str) -> str:
@@ -55,3 +64,91 @@ def test_snapshot_draws_geometry_and_detections(sample_video: Path, tmp_path: Pa
     image = cv2.imread(str(out))
     assert image.shape == (576, 768, 3)
     assert (image[200:260, 384] == (0, 0, 255)).all(axis=1).any()  # the red centre line is drawn
+
+
+def assert_only_line(result, code: int, *needles: str) -> str:
+    """Start-up failures: one line and nothing else (no traceback, no frame read, no summary)."""
+    assert result.returncode == code, result.stdout + result.stderr
+    assert result.stdout == "", result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: "), line
+    for needle in needles:
+        assert needle in line, line
+    return line
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path, sample_video: Path) -> Callable[..., Path]:
+    """A worker config over a 2 s clip, with overrides of any section."""
+    clip = write_clip(sample_video, tmp_path / "tiny.avi", 20)
+    return lambda **sections: write_config(tmp_path / "w.yaml", [camera("startup", clip)], **sections)
+
+
+def test_worker_against_an_unmigrated_database_exits_3_before_any_frame(
+    scratch_cluster: Cluster, tiny_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    url = scratch_cluster.recreate_database("never_migrated")
+    result = run_camcount("worker", "run", "--config", str(tiny_config()),
+                          env={"CAMCOUNT_DATABASE_URL": url, "CAMCOUNT_HOME": str(tmp_path / "home")})
+    assert_only_line(result, 3, "database never_migrated has no camcount schema", "run `camcount db migrate`")
+    assert not list((tmp_path / "home").rglob("*.jsonl")), "nothing may be spooled for a database never usable"
+
+
+@pytest.mark.parametrize("wrong", ["password", "database"])
+def test_worker_with_a_wrong_password_or_database_exits_3_before_any_frame(
+    wrong: str, scratch_cluster: Cluster, tiny_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    role = f"pwcheck_{os.getpid()}"
+    with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'right'").format(sql.Identifier(role)))
+        hba = scratch_cluster.data_dir / "pg_hba.conf"  # this role alone logs in with a password (trust elsewhere)
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        conn.execute("SELECT pg_reload_conf()")
+    for _ in range(50):  # the server rereads pg_hba.conf in its own time
+        try:
+            psycopg.connect(f"postgresql://{role}:wrong@127.0.0.1:{scratch_cluster.port}/postgres").close()
+        except psycopg.OperationalError:
+            break
+        time.sleep(0.1)
+    password, database = ("wrong", "postgres") if wrong == "password" else ("right", "no_such_db")
+    url = f"postgresql://{role}:{password}@127.0.0.1:{scratch_cluster.port}/{database}"
+    result = run_camcount("worker", "run", "--config", str(tiny_config()),
+                          env={"CAMCOUNT_DATABASE_URL": url, "CAMCOUNT_HOME": str(tmp_path / "home")})
+    expected = (f'password authentication failed for user "{role}"' if wrong == "password"
+                else 'database "no_such_db" does not exist')
+    line = assert_only_line(result, 3, f"cannot connect to postgresql://{role}:***@127.0.0.1", expected,
+                            "Check CAMCOUNT_DATABASE_URL")
+    assert "wrong" not in line and "right" not in line
+    assert not list((tmp_path / "home").rglob("*.jsonl")), "a misconfigured database must not be spooled for"
+
+
+def test_busy_metrics_port_exits_2_naming_the_port_and_the_setting(
+    database_url: str, tiny_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = run_camcount("worker", "run", "--config", str(tiny_config(health={"metrics_port": port})),
+                              env={"CAMCOUNT_HOME": str(tmp_path / "home")})
+    assert_only_line(result, 2, f"health.metrics_port: cannot serve /metrics on 127.0.0.1:{port}",
+                     "Address already in use")
+
+
+def test_unusable_spool_dir_exits_5(database_url: str, tiny_config: Callable[..., Path], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_camcount("worker", "run", "--config", str(tiny_config(sink={"spool_dir": str(blocker / "spool")})),
+                          env={"CAMCOUNT_HOME": str(tmp_path / "home")})
+    assert_only_line(result, 5, str(blocker / "spool"), "sink.spool_dir")
+
+
+def test_a_directory_as_the_video_is_named_as_such_with_its_camera_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "w.yaml", [camera("dircam", tmp_path)])
+    result = run_camcount("worker", "run", "--config", str(config), env={"CAMCOUNT_HOME": str(tmp_path / "home")})
+    line = assert_one_error_line(result, 4)
+    assert line == f"error: camera dircam: cannot open file source {tmp_path}: it is a directory; " \
+                   "give the path of a video file in it", line
