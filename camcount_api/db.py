@@ -15,15 +15,11 @@ import anyio.to_thread
 import psycopg
 from psycopg.rows import dict_row
 
-from camcount.db import connect
-from camcount.errors import DatabaseError
+from camcount.db import connect, error_reason
+from camcount.errors import DatabaseError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot answer now (down, restarting, unreachable): a 503, never a 500."""
 
 
 class Database:
@@ -35,15 +31,20 @@ class Database:
             self._idle.put_nowait(None)  # connected on first use, and again after a failure
 
     async def fetch(self, query: LiteralString, params: dict[str, Any] | None = None) -> list[Row]:
-        """The rows of one parameterised statement, as dicts."""
+        """The rows of one parameterised statement, as dicts. A database that cannot answer (down,
+        misconfigured, a broken session) raises `DatabaseError`: the client gets a 503."""
         conn = await self._idle.get()
         self.queries += 1
         try:
             conn, rows = await anyio.to_thread.run_sync(self._run, conn, query, params)
-        except (DatabaseError, psycopg.OperationalError) as exc:
+        except DatabaseError as exc:  # from connect(): its message names the server, password masked
             conn = None
-            log.warning("database unavailable: %s", str(exc).strip().splitlines()[-1] if str(exc).strip() else exc)
-            raise DatabaseUnavailable from None
+            log.warning("%s", exc)
+            raise
+        except psycopg.OperationalError as exc:  # the server went away, or a timeout ended the statement
+            conn = None
+            log.warning("the database did not answer: %s", error_reason(exc))
+            raise DatabaseUnavailable(f"the database did not answer: {error_reason(exc)}") from None
         finally:
             self._idle.put_nowait(conn)
         return rows

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from camcount_api.db import DatabaseUnavailable
+from camcount.errors import DatabaseError
 from camcount_api.models import Error
 from camcount_api.views import NotFound
 
@@ -29,7 +29,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(NotFound, _not_found)
-    app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(Exception, _internal)
 
 

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from camcount_api.db import DatabaseUnavailable
+from camcount.errors import DatabaseError
 from camcount_api.reads import Crossing, Reads
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class CrossingFeed:
         while True:
             try:
                 await self._poll()
-            except DatabaseUnavailable:
+            except DatabaseError:
                 pass  # logged by the database layer; clients keep their place
             except Exception:
                 log.exception("crossings stream: poll failed")

@@ -3,6 +3,7 @@ no 500, no stack trace, no SQL, no secret. A database that cannot answer is a 50
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import httpx
@@ -81,3 +82,19 @@ def test_an_unreachable_database_is_a_503_without_its_password(api_config: ApiCo
             assert_clean_error(response, 503)
             assert response.headers["retry-after"] == "5"
         assert api.get("/api/v1/healthz").json()["status"] == "degraded"
+
+
+def test_sessions_dropped_by_the_server_are_503s_then_reconnected(api: Api, db: psycopg.Connection) -> None:
+    assert api.get("/api/v1/counts").status_code == 200
+    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE usename = 'camcount_api' AND datname = current_database()")
+    statuses = []
+    for _ in range(12):  # each dead session fails one read, then connects again
+        time.sleep(api.app.state.config.cache_ttl_s)
+        response = api.get("/api/v1/counts")
+        statuses.append(response.status_code)
+        if response.status_code == 503:
+            assert_clean_error(response, 503)
+        if statuses[-3:] == [200, 200, 200]:
+            break
+    assert set(statuses) <= {200, 503} and statuses[-3:] == [200, 200, 200], statuses
