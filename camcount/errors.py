@@ -18,7 +18,7 @@ class ExitCode:
     SPOOL = 5  # the local spool is full or unwritable: data could not be kept safe
     DETECTOR = 6  # detector weights could not be loaded
     SINK = 7  # rows kept aside, not written (dead-lettered, quarantined, another database's), or the sink stopped
-    INTERRUPTED = 130  # stopped by SIGINT/SIGTERM after flushing
+    INTERRUPTED = 130  # Ctrl-C (SIGINT) before the command finished; `worker run` instead flushes and exits 0
 
 
 class CamcountError(Exception):
@@ -54,6 +54,12 @@ class SpoolError(CamcountError):
 
 class SinkError(CamcountError):
     exit_code = ExitCode.SINK
+
+
+class Interrupted(CamcountError):
+    """Ctrl-C, with what was left in what state (e.g. an embedded database stopped again)."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class DetectorError(CamcountError):

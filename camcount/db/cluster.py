@@ -11,11 +11,15 @@ edge-box database. Anything shared should use its own server via `CAMCOUNT_DATAB
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from camcount.db.dsn import DAGSTER_DB, DATA_DB, EMBEDDED_USER, database_url, embedded_port
-from camcount.errors import DatabaseError
+from camcount.errors import DatabaseError, Interrupted
 from camcount.settings import camcount_home
 
 CLUSTER_OS_USER = "camcount"
@@ -75,21 +79,37 @@ class Cluster:
         return self._pg_ctl("status", check=False).returncode == 0
 
     def start(self) -> None:
-        """Create (first time), start and provision the cluster. Safe to call when running."""
+        """Create (first time), start and provision the cluster. Safe to call when running.
+
+        Ctrl-C meanwhile lets the step under way (initdb, pg_ctl) finish, stops the server again
+        and raises `Interrupted` saying so: no server is left half-started without a word.
+        """
         if self.is_running():
             self._create_databases()
             return
         self._check_port_free()
         self._prepare_dirs()
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._initdb()
-        self._write_settings()
-        result = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), check=False)
-        if result.returncode != 0:
-            raise DatabaseError(
-                f"the embedded database did not start (see {self.log_file}): {_last_log_line(self.log_file)}"
-            )
-        self._create_databases()
+        try:
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._initdb()
+            self._write_settings()
+            result = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), check=False)
+            if result.returncode != 0:
+                raise DatabaseError(
+                    f"the embedded database did not start (see {self.log_file}): {_last_log_line(self.log_file)}"
+                )
+            self._create_databases()
+        except KeyboardInterrupt:
+            raise self._undo_start() from None
+
+    def _undo_start(self) -> Interrupted:
+        with _sigint_ignored():
+            self.stop()
+            running = self.is_running()
+        if running:
+            return Interrupted(f"interrupted while the embedded database was starting; it may still run from "
+                               f"{self.data_dir}: `camcount db status` tells, `camcount db stop` stops it")
+        return Interrupted("interrupted: the embedded database was stopped again; `camcount db start` starts it")
 
     def recreate_database(self, name: str) -> str:
         """Drop (disconnecting its sessions) and create database `name`; returns its URL. For tests
@@ -210,14 +230,38 @@ def _grant_traverse(directory: Path, user: str) -> None:
 
 
 def _run_as_cluster_user(command: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a server program to its end, even through Ctrl-C (then KeyboardInterrupt is raised
+    after it): a killed initdb or pg_ctl would leave a half-made cluster or a server starting
+    unobserved. Its own session keeps the terminal's Ctrl-C from reaching it."""
     program = Path(command[0]).name
     if os.geteuid() == 0:
         user = _cluster_user()
         command = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", *command]
-    result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
+                          start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate()
+        except KeyboardInterrupt:
+            with _sigint_ignored():
+                process.communicate()
+            raise
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise DatabaseError(f"{program} failed: {result.stderr.strip()}")
     return result
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C is ignored inside (on the main thread, where Python handles signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _last_log_line(log_file: Path) -> str:
