@@ -313,11 +313,14 @@ def merge(per_tile: Sequence[Detections], plan: TilePlan) -> Detections:
 
     Step 1: shift each tile's boxes by its origin, and mark the boxes cut by a tile edge that
     lies inside the region (the neighbouring tile holds the rest of that person). Step 2: greedy
-    non-maximum merge per class, highest score first: a box is absorbed into a kept box of the
-    same class when their IoU is at least `MERGE_IOU` (the same person seen whole by two tiles),
-    or when either is cut and the intersection covers at least `MERGE_IOS` of the smaller one
-    (a part of that person); the kept box grows to the union of both. Requiring a cut for the
-    second rule keeps a far person partly hidden behind a near one a box of its own. Step 3:
+    non-maximum merge per class, highest score first: a box whose IoU with a kept box of the same
+    class is at least `MERGE_IOU` is the same person seen by two tiles, and is dropped; a box
+    that is not, but where either is cut and the intersection covers at least `MERGE_IOS` of the
+    smaller one, or where both are cut by the same seam from its two sides and line up along it
+    (a person taller or wider than the overlap), is a part of that person, and the kept box grows
+    to the union of both.
+    Requiring a cut for the second rule keeps a far person partly hidden behind a near one a box
+    of its own. Step 3:
     with a polygon region, drop boxes whose centre lies outside it.
     """
     if len(plan.tiles) == 1:
@@ -347,11 +350,11 @@ def _concat(parts: Sequence[Detections], class_names: dict[int, str]) -> Detecti
 
 
 def _cut_by_inner_edge(xyxy: np.ndarray, tile: Rect, region: Rect) -> np.ndarray:
-    """(N,) bool: the box touches an edge of `tile` that is not an edge of `region`."""
+    """(N, 4) bool: which of the box's left, top, right, bottom sides lie on an edge of `tile`
+    that is not an edge of `region` (a seam with the neighbouring tile)."""
     edges = np.array([tile.x0, tile.y0, tile.x1, tile.y1], np.float32)
     inner = edges != np.array([region.x0, region.y0, region.x1, region.y1], np.float32)
-    touching = np.abs(xyxy - edges) <= _CUT_PX
-    return (touching & inner).any(axis=1)
+    return (np.abs(xyxy - edges) <= _CUT_PX) & inner
 
 
 def _merge_boxes(detections: Detections, cut: np.ndarray) -> Detections:
@@ -368,14 +371,33 @@ def _merge_boxes(detections: Detections, cut: np.ndarray) -> Detections:
             iou = inter / (area_i + area_rest - inter)
             ios = inter / np.minimum(area_i, area_rest)
             same = detections.class_id[rest] == detections.class_id[i]
-            absorbed = same & ((iou >= MERGE_IOU) | ((cut[i] | cut[rest]) & (ios >= MERGE_IOS)))
-            for j in rest[absorbed]:
+            duplicate = same & (iou >= MERGE_IOU)
+            inside = (cut[i].any() | cut[rest].any(axis=1)) & (ios >= MERGE_IOS)
+            part = same & ~duplicate & (inside | _halves(xyxy[i], cut[i], xyxy[rest], cut[rest]))
+            for j in rest[part]:
                 xyxy[i] = np.r_[np.minimum(xyxy[i, :2], xyxy[j, :2]), np.maximum(xyxy[i, 2:], xyxy[j, 2:])]
-            order = list(rest[~absorbed])
+            order = list(rest[~(duplicate | part)])
         keep.append(int(i))
     kept = detections[np.array(keep, np.intp)]
     kept.xyxy = xyxy[keep].astype(np.float32)
     return kept
+
+
+def _halves(box: np.ndarray, box_cut: np.ndarray, boxes: np.ndarray, boxes_cut: np.ndarray) -> np.ndarray:
+    """(N,) bool: `box` and each of `boxes` are the two sides of one person cut by a seam: one cut at
+    its bottom (right), the other at its top (left), overlapping, and aligned along the seam."""
+    across_rows = (box_cut[3] & boxes_cut[:, 1]) | (box_cut[1] & boxes_cut[:, 3])
+    across_cols = (box_cut[2] & boxes_cut[:, 0]) | (box_cut[0] & boxes_cut[:, 2])
+    overlap = _intersection(box, boxes) > 0
+    return overlap & ((across_rows & (_span_iou(box, boxes, 0) >= MERGE_IOU))
+                      | (across_cols & (_span_iou(box, boxes, 1) >= MERGE_IOU)))
+
+
+def _span_iou(box: np.ndarray, boxes: np.ndarray, axis: int) -> np.ndarray:
+    """IoU of the boxes' extents along one axis (0: x, 1: y)."""
+    lo, hi = box[axis], box[axis + 2]
+    inter = np.clip(np.minimum(hi, boxes[:, axis + 2]) - np.maximum(lo, boxes[:, axis]), 0, None)
+    return inter / ((hi - lo) + (boxes[:, axis + 2] - boxes[:, axis]) - inter)
 
 
 def _intersection(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

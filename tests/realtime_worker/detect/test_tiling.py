@@ -85,7 +85,7 @@ def test_merge_maps_boxes_to_frame_pixels_and_makes_one_box_of_a_person_seen_twi
     left, right = dets((190, 50, 210, 120), conf=0.8), dets((11, 51, 31, 121), conf=0.9)
     merged = merge([left, right], plan)
     assert len(merged) == 1 and merged.confidence[0] == pytest.approx(0.9)
-    np.testing.assert_allclose(merged.xyxy[0], [190, 50, 211, 121])
+    np.testing.assert_allclose(merged.xyxy[0], [191, 51, 211, 121])  # the better box, as NMS keeps it
 
 
 def test_merge_joins_a_person_cut_by_a_tile_edge() -> None:
@@ -98,6 +98,12 @@ def test_merge_joins_a_person_cut_by_a_tile_edge() -> None:
     # A person wider than the overlap is cut in both tiles: the two parts become one box.
     left, right = dets((150, 40, 220, 160)), dets((0, 40, 60, 160))
     np.testing.assert_allclose(merge([left, right], plan).xyxy, [[150, 40, 240, 160]])
+    # ... however little of each part lies in the overlap, if they line up along the seam.
+    left, right = dets((120, 40, 219, 160)), dets((1, 45, 90, 158))
+    np.testing.assert_allclose(merge([left, right], plan).xyxy, [[120, 40, 270, 160]])
+    # Two people side by side at the seam, at different heights, stay two.
+    left, right = dets((150, 40, 219, 100)), dets((1, 120, 60, 190))
+    assert len(merge([left, right], plan)) == 2
 
 
 def test_merge_keeps_a_far_person_behind_a_near_one_and_other_classes_apart() -> None:
@@ -138,7 +144,7 @@ def test_tiles_of_all_cameras_share_calls_capped_by_max_batch() -> None:
     run = run_tiled(detector, frames, [plan_1x2(), whole], max_batch=2)
     assert run.calls == [2, 1]
     assert detector.calls == [[(200, 220, 3), (200, 220, 3)], [(100, 100, 3)]]
-    assert [len(d) for d in run.detections] == [2, 1]  # the two tile-sized boxes are cut, not one person
+    assert [len(d) for d in run.detections] == [1, 1]  # the tile-sized boxes meet at the seam: one "person"
     np.testing.assert_allclose(run.detections[1].xyxy, [[0, 0, 100, 100]])
 
 
