@@ -105,11 +105,13 @@ def scratch_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluste
     cluster.stop()
 
 
-def run_camcount(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real `camcount` console script, as a user would."""
+def run_camcount(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    """Run the real `camcount` console script, as a user would (from `cwd`, by default the repository)."""
     return subprocess.run(
         [str(REPO / ".venv" / "bin" / "camcount"), *args], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, cwd=REPO,
+        env={**os.environ, **(env or {})}, cwd=cwd,
     )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from camcount.db.schema import RAW_TABLES
 from camcount.errors import SpoolError
+from camcount.units import readable_bytes
 from realtime_worker.sink.db import DatabaseIdentity
 from realtime_worker.sink.files import TEMPORARY_SUFFIX, fsync_dir, name_stamp, stamped_name, write_durably
 from realtime_worker.sink.rows import TableRow
@@ -111,7 +112,7 @@ class Spool:
     def append(self, batch: list[TableRow], database: DatabaseIdentity) -> None:
         payload = _segment_payload(batch, database)
         if self.size_bytes() + len(payload) > self.quota_bytes:
-            raise SpoolFull(f"spool quota of {self.quota_bytes / 1e6:.0f} MB reached in {self.directory}")
+            raise SpoolFull(f"spool quota of {readable_bytes(self.quota_bytes)} reached in {self.directory}")
         self._last_stamp, name = stamped_name(SEGMENT_SUFFIX, self._last_stamp)
         try:
             write_durably(self.directory / name, payload)

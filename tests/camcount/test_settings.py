@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.net import free_port
 from camcount.errors import ConfigError
 from camcount.settings import camcount_home, partitions_start
+from tests.conftest import run_camcount
 
 
 def test_home_is_found_the_same_way_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,6 +26,18 @@ def test_home_is_found_the_same_way_from_any_directory(tmp_path: Path, monkeypat
     monkeypatch.setenv("CAMCOUNT_HOME", "elsewhere")  # the variable wins, resolved against the cwd
     monkeypatch.chdir(deep)
     assert camcount_home() == deep / "elsewhere"
+
+
+def test_db_status_finds_the_same_cluster_from_a_subdirectory(tmp_path: Path) -> None:
+    """From another directory `db status` said "stopped" (and `db start` "port in use") while the
+    cluster ran: each directory had its own ./.camcount."""
+    (tmp_path / ".camcount").mkdir()
+    (tmp_path / "docs" / "examples").mkdir(parents=True)
+    env = {"CAMCOUNT_HOME": "", "CAMCOUNT_DATABASE_URL": "", "CAMCOUNT_DB_PORT": str(free_port())}
+    data = tmp_path / ".camcount" / "db" / "data"
+    for cwd in (tmp_path, tmp_path / "docs" / "examples"):
+        result = run_camcount("db", "status", env=env, cwd=cwd)
+        assert result.stdout.splitlines() == [f"embedded TimescaleDB ({data}): stopped"], result
 
 
 def test_partitions_start_is_one_setting_with_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
