@@ -12,8 +12,9 @@ from camcount_pipelines.raw.assets import raw_key
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.watermark import high_watermark
 
+# float8: extract() yields numeric, which arrives as Decimal, a type Dagster metadata refuses.
 _NEW_ROWS = sql.SQL(
-    """SELECT count(*), max(time), extract(epoch FROM now() - max(time)),
+    """SELECT count(*), max(time), extract(epoch FROM now() - max(time))::float8,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - time))
        FROM {table} WHERE ingest_seq > %(cursor)s AND ingest_seq <= %(watermark)s"""
 )

@@ -23,12 +23,13 @@ def rollup_matches_raw(
     conn: psycopg.Connection, table: str, start: datetime, end: datetime, seq: int
 ) -> dg.AssetCheckResult:
     """Per hour of [start, end): the rollup's total equals the raw rows it covers (seq <= watermark)."""
+    # ::bigint: sum(bigint) is numeric, a Decimal that JSON metadata refuses.
     query = sql.SQL(
         """SELECT coalesce(r.bucket, w.bucket), r.n, w.n FROM
              (SELECT time_bucket('1 hour', time) AS bucket, count(*) AS n FROM {source}
               WHERE time >= %(lo)s AND time < %(hi)s AND ingest_seq <= %(seq)s GROUP BY 1) r
            FULL JOIN
-             (SELECT bucket, sum({total}) AS n FROM {rollup}
+             (SELECT bucket, sum({total})::bigint AS n FROM {rollup}
               WHERE bucket >= %(lo)s AND bucket < %(hi)s GROUP BY 1) w USING (bucket)
            WHERE r.n IS DISTINCT FROM w.n ORDER BY 1"""
     ).format(
