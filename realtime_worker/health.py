@@ -51,8 +51,9 @@ class HealthTracker:
         self._window.inference_ms.append(inference_ms)
         self._window.e2e_ms.append(e2e_ms)
 
-    def sample(self, now: float, capture: SourceStats) -> HealthSample:
-        """Close the current window into one sample and start the next."""
+    def sample(self, now: float, capture: SourceStats, sink_backlog: int | None = None) -> HealthSample:
+        """Close the current window into one sample and start the next; `sink_backlog` is the
+        worker's (the sink is shared by its cameras)."""
         window, self._window = self._window, _Window()
         elapsed = max(now - self._window_start, 1e-6)
         self._window_start = now
@@ -80,6 +81,7 @@ class HealthTracker:
             queue_depth=capture.queue_depth,
             quality=quality_score(input_fps=input_fps, processed_fps=processed_fps, processed=processed,
                                   dropped=dropped, e2e_ms_p95=e2e[1], reconnects=reconnects),
+            sink_backlog=sink_backlog,
         )
 
 

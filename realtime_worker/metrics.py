@@ -43,6 +43,8 @@ class WorkerMetrics:
         self.spool_refused_segments = Gauge("camcount_spool_refused_segments",
                                             "Spool segments meant for another database, kept", registry=self.registry)
         self.sink_failed = Gauge("camcount_sink_failed", "1 when the sink stopped on an error", registry=self.registry)
+        self.sink_backlog = Gauge("camcount_sink_backlog_rows", "Rows not yet in the database: waiting in memory "
+                                  "plus spooled (stream_health.sink_backlog)", registry=self.registry)
         self.clock_skew = Gauge("camcount_clock_skew_seconds", "Last live frame's stamp minus the database's clock "
                                 "(alarm beyond 300 s either way)", ["camera"], registry=self.registry)
         self._server = None
@@ -76,5 +78,7 @@ class WorkerMetrics:
             value = getattr(sample, name)
             if value is not None:
                 gauge.labels(sample.camera_id).set(value)
+        if sample.sink_backlog is not None:
+            self.sink_backlog.set(sample.sink_backlog)
         self.dropped_frames.labels(sample.camera_id).inc(sample.dropped_frames)
         self.reconnects.labels(sample.camera_id).inc(sample.reconnects)

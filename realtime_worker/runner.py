@@ -9,11 +9,13 @@ and counters (no state is shared between cameras), and hands the rows to the sin
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import psycopg
@@ -40,7 +42,7 @@ from realtime_worker.sink.rows import (
     zone_event_row,
 )
 from realtime_worker.sink.spool import worker_spool_dir
-from realtime_worker.types import Frame, PlatformEvent
+from realtime_worker.types import Frame, PlatformEvent, Severity
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +99,29 @@ class Worker:
         if self.config.health.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.health.metrics_host, self.config.health.metrics_port)
         self.sink.start()
+        self._on_platform_event(self._started())
         shared = None if self.config.detector.backend in PER_CAMERA_BACKENDS else build_detector(self.config.detector)
         cameras = [
             build_camera(camera, self.config, detector=shared or build_detector(self.config.detector),
                          on_event=self._on_platform_event)
             for camera in self.cameras_config
         ]
+        started = time.monotonic()
+        error: BaseException | None = None
         try:
             self._loop(cameras, stop)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self._shutdown(cameras)
+            self._shutdown(cameras, self._stopped(stop, error, time.monotonic() - started))
         return self.summary
 
-    def _shutdown(self, cameras: list[CameraPipeline]) -> None:
+    def _shutdown(self, cameras: list[CameraPipeline], stopped: PlatformEvent) -> None:
         for camera in cameras:  # a stop emits no count (no exit, no partial second): see count/zones.py
             camera.capture.stop()
             self._sample_health(camera, time.time())
+        self._on_platform_event(stopped)
         self._drain_events()
         self.sink.close()
         self.metrics.stop()
@@ -202,7 +211,7 @@ class Worker:
             self._emit(camera, camera.counter.end_of_footage(camera.last_at))
 
     def _sample_health(self, camera: CameraPipeline, now: float) -> None:
-        sample = camera.health.sample(now, camera.capture.stats())
+        sample = camera.health.sample(now, camera.capture.stats(), sink_backlog=self.sink.backlog_rows())
         self.sink.put([health_row(sample)])
         self.metrics.record_health(sample)
         self.metrics.record_sink(self.sink.stats)
@@ -210,6 +219,31 @@ class Worker:
             self._register()
 
     # -- platform events and registry ---------------------------------------------------------
+
+    def _started(self) -> PlatformEvent:
+        cameras = [camera.id for camera in self.cameras_config]
+        return PlatformEvent(
+            "worker_started", Severity.INFO, f"worker {_version()} started: {', '.join(cameras)}",
+            details={"version": _version(), "cameras": cameras, "detector": self.config.detector.backend,
+                     "pid": os.getpid()})
+
+    def _stopped(self, stop: threading.Event, error: BaseException | None, uptime_s: float) -> PlatformEvent:
+        """How the run ended, with what it counted: a clean stop (signal, or every source ended)
+        is info; an error, a failed sink or failed cameras are errors."""
+        s = self.summary
+        reason = (f"error: {type(error).__name__}: {error}" if error is not None
+                  else f"sink failed: {s.sink.failure}" if self.sink.failed
+                  else "stop requested" if stop.is_set() else "sources ended")
+        clean = error is None and not self.sink.failed and not s.failed_cameras
+        totals = {"frames": sum(s.frames.values()), "crossings": sum(s.crossings.values()),
+                  "zone_entries": sum(s.zone_entries.values()), "zone_exits": sum(s.zone_exits.values())}
+        return PlatformEvent(
+            "worker_stopped", Severity.INFO if clean else Severity.ERROR,
+            f"worker stopped ({reason}) after {uptime_s:.0f} s: "
+            + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in totals.items()),
+            details={"version": _version(), "cameras": [camera.id for camera in self.cameras_config],
+                     "clean": clean, "reason": reason, "uptime_s": round(uptime_s, 1), **totals,
+                     "frames_per_camera": dict(s.frames), "failed_cameras": dict(s.failed_cameras)})
 
     def _on_platform_event(self, event: PlatformEvent) -> None:
         """Called on capture threads: queue the event; the loop hands it to the sink."""
@@ -244,6 +278,13 @@ class Worker:
         except psycopg.Error as exc:
             raise DatabaseError(f"cannot register the cameras in {redact_dsn(self.database_url)}: "
                                 f"{error_reason(exc)}") from None
+
+
+def _version() -> str:
+    try:
+        return version("camcount")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def run_worker(

@@ -148,8 +148,9 @@ class HealthSample:
     bitrate_kbps: float | None
     jitter_ms: float | None
     reconnects: int
-    queue_depth: int
+    queue_depth: int  # frames waiting in the capture buffer (at most buffer_frames)
     quality: float
+    sink_backlog: int | None = None  # the worker's rows not yet in the database: in memory plus spooled
 
 
 class Severity(StrEnum):

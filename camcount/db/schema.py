@@ -6,7 +6,9 @@ tables, and the CLI offers them: a table or column added in a migration is added
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -22,10 +24,21 @@ class RawTable:
     description: str
     json_columns: frozenset[str] = frozenset()  # stored as jsonb: serialised at write time
     time_column: str = "time"  # POSIX seconds in the spool, timestamptz in the database
+    # Nullable columns added by a later migration, last in `columns`: rows spooled or dead-lettered
+    # by an older worker lack them, and are read back with NULL there (`widen`).
+    late_columns: tuple[str, ...] = ()
 
     @property
     def qualified(self) -> str:
         return f"raw.{self.name}"
+
+    def widen(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """A stored row's values in today's COPY order: NULL for the late columns an older worker
+        did not write. ValueError when they are no row of this table."""
+        missing = len(self.columns) - len(values)
+        if not 0 <= missing <= len(self.late_columns):
+            raise ValueError(f"{len(values)} values for the {len(self.columns)} columns of raw.{self.name}")
+        return (*values, *(None,) * missing)
 
 
 RAW_TABLES: dict[str, RawTable] = {
@@ -52,9 +65,10 @@ RAW_TABLES: dict[str, RawTable] = {
             "stream_health",
             ("time", "camera_id", "input_fps", "processed_fps", "dropped_frames", "decode_ms_p50", "decode_ms_p95",
              "inference_ms_p50", "inference_ms_p95", "e2e_ms_p50", "e2e_ms_p95", "bitrate_kbps", "jitter_ms",
-             "reconnects", "queue_depth", "quality"),
+             "reconnects", "queue_depth", "quality", "sink_backlog"),
             "Per-camera stream health every `health.interval_s` (ops.cameras.health_interval_s): fps, latencies, "
-            "queue depth, quality.",
+            "queue depth, quality, and the worker's sink backlog (rows in memory plus in the spool).",
+            late_columns=("sink_backlog",),  # migration 0045
         ),
         RawTable(
             "platform_events",

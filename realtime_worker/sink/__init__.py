@@ -125,6 +125,13 @@ class EventSink:
     def failed(self) -> bool:
         return self.stats.failure is not None
 
+    def backlog_rows(self) -> int:
+        """Rows given to the sink that the database does not hold yet: waiting in memory plus
+        spooled (stream_health.sink_backlog, the queue the alert rules watch)."""
+        with self._lock:
+            pending = len(self._pending)
+        return pending + self._spool.rows_waiting()
+
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop the thread, then write (or spool) everything still pending, and give up the spool."""
         self._stop.set()

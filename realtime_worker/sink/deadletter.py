@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 
+from camcount.db.schema import RAW_TABLES
 from camcount.errors import DatabaseError, SinkError
 from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, error_reason, write_isolating
 from realtime_worker.sink.files import stamped_name, write_durably
@@ -62,7 +63,7 @@ class DeadLetters:
     def read(self, path: Path) -> list[DeadLetter]:
         try:
             return [
-                DeadLetter(TableRow(item["table"], tuple(item["values"])), item["reason"],
+                DeadLetter(TableRow(item["table"], RAW_TABLES[item["table"]].widen(item["values"])), item["reason"],
                            DatabaseIdentity.from_json(item["database"]), item["at"])
                 for item in map(json.loads, path.read_text().splitlines())
             ]

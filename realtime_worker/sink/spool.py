@@ -90,6 +90,7 @@ class Spool:
         self.quota_bytes = quota_bytes
         directory.mkdir(parents=True, exist_ok=True)
         self._last_stamp = max(map(name_stamp, self.segments()), default=0)
+        self._rows: dict[Path, int] = {}  # rows per segment, known without reading it again
 
     def segments(self) -> list[Path]:
         """Oldest first."""
@@ -102,12 +103,12 @@ class Spool:
         return sum(p.stat().st_size for p in self.segments())
 
     def rows_waiting(self) -> int:
-        """Rows in the segments, from their first lines (unreadable ones count none)."""
-        total = 0
-        for path in self.segments():
-            with contextlib.suppress(OSError, ValueError, KeyError, TypeError), open(path) as fh:
-                total += int(json.loads(fh.readline())["rows"])
-        return total
+        """Rows in the segments, from their first lines (unreadable ones count none); a segment's
+        count is read once. Safe to call from another thread than the sink's."""
+        known = self._rows
+        counts = {path: known[path] if path in known else _header_rows(path) for path in self.segments()}
+        self._rows = counts  # drops segments gone (replayed, quarantined)
+        return sum(counts.values())
 
     def append(self, batch: list[TableRow], database: DatabaseIdentity) -> None:
         payload = _segment_payload(batch, database)
@@ -118,6 +119,7 @@ class Spool:
             write_durably(self.directory / name, payload)
         except OSError as exc:  # ENOSPC and friends: no partial segment is left behind
             raise SpoolFull(f"cannot write spool segment in {self.directory}: {exc.strerror or exc}") from None
+        self._rows[self.directory / name] = len(batch)
 
     def read(self, path: Path) -> Segment:
         """The segment at `path`; raises CorruptSegment when it is unreadable, truncated or malformed."""
@@ -135,9 +137,11 @@ class Spool:
     def replace(self, segment: Segment, rows: list[TableRow]) -> None:
         """Keep only `rows` of a segment, in its place in the order (the rest was written)."""
         write_durably(segment.path, _segment_payload(rows, segment.database))
+        self._rows[segment.path] = len(rows)
 
     def remove(self, segment: Path) -> None:
         segment.unlink()
+        self._rows.pop(segment, None)
         fsync_dir(self.directory)
 
 
@@ -146,9 +150,19 @@ def _segment_payload(batch: list[TableRow], database: DatabaseIdentity) -> bytes
     return "".join([header + "\n", *(json.dumps([row.table, row.values]) + "\n" for row in batch)]).encode()
 
 
+def _header_rows(path: Path) -> int:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError), open(path) as fh:
+        return int(json.loads(fh.readline())["rows"])
+    return 0
+
+
 def _table_row(item: object) -> TableRow:
-    """A spooled `[table, values]` line back as a row; a shape no raw table has is a ValueError."""
+    """A spooled `[table, values]` line back as a row (a row spooled before a late column was added
+    gets NULL there); a shape no raw table has is a ValueError."""
     table, values = item  # type: ignore[misc]
-    if table not in RAW_TABLES or not isinstance(values, list) or len(values) != len(RAW_TABLES[table].columns):
+    if table not in RAW_TABLES or not isinstance(values, list):
         raise ValueError(f"not a row of a raw table: {str(item)[:80]}")
-    return TableRow(table, tuple(values))
+    try:
+        return TableRow(table, RAW_TABLES[table].widen(values))
+    except ValueError:
+        raise ValueError(f"not a row of a raw table: {str(item)[:80]}") from None

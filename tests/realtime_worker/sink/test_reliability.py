@@ -14,6 +14,7 @@ from prometheus_client import generate_latest
 
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
+from camcount.db.schema import RAW_TABLES
 from camcount.errors import SinkError, SpoolError
 from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.sink import EventSink, quarantine_dir
@@ -169,7 +170,8 @@ def test_poison_row_is_dead_lettered_and_the_rest_written(
     assert written == 49 and len(letters) == 1
     assert written + len(letters) == len(batch)  # rows produced = rows written + rows dead-lettered
     assert under_test.stats.written_rows == 49 + 1 and under_test.stats.dead_lettered_rows == 1  # + its alarm
-    assert letters[0].row.values[-1] == 2.0 and "stream_health_quality_check" in letters[0].reason
+    quality = RAW_TABLES["stream_health"].columns.index("quality")
+    assert letters[0].row.values[quality] == 2.0 and "stream_health_quality_check" in letters[0].reason
     assert "23514" in letters[0].reason and letters[0].database == identity(scratch_url)
     assert under_test.stats.database_up and not under_test.stats.spool_segments
     [(severity, _, details)] = [e for e in events(scratch_url, "rows_dead_lettered", T0)
