@@ -64,6 +64,14 @@ def test_batch_has_no_cross_talk(detector: YoloDetector, bus: np.ndarray, plaza:
         assert_same(got, alone)
 
 
+def test_frames_are_letterboxed_as_model_predict_does_one_image(detector: YoloDetector, plaza: np.ndarray) -> None:
+    """A rectangular letterbox (640x480 for this 768x576 frame), not a 640x640 square: the peer's
+    `model.predict` / `model.track` results, at less cost."""
+    [found] = detector.detect([plaza, plaza[:288]])[:1]
+    boxes = detector._model.predict(plaza, conf=0.35, classes=[0], imgsz=640, verbose=False)[0].boxes
+    np.testing.assert_allclose(np.sort(found.xyxy, axis=0), np.sort(boxes.xyxy.cpu().numpy(), axis=0), atol=0.5)
+
+
 def assert_same(a: Detections, b: Detections) -> None:
     assert len(a) == len(b)
     np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
