@@ -68,7 +68,9 @@ class Count(InOut):
 
 
 class Counts(BaseModel):
-    as_of: datetime = Field(description="the instant the counters were read at (at most the cache TTL ago)")
+    as_of: datetime = Field(description="the instant the counters were read at (about the cache TTL ago, at most)")
+    includes_seq: int = Field(description="every crossing up to this ingest sequence (the stream's `seq`) is "
+                                          "counted: after a streamed crossing, ask again until this reaches it")
     counts: list[Count]
 
 

@@ -121,6 +121,7 @@ class Registry:
 @dataclass(frozen=True, slots=True)
 class Counters:
     as_of: datetime
+    includes_seq: int  # every crossing with an ingest_seq up to this was committed before the read
     period_starts: dict[tuple[str, str], datetime]  # (site, period) -> start
     crossings: dict[tuple[str, str, str, str], int]  # (camera, line, period, direction) -> count
     lines: dict[str, list[str]]  # camera -> lines with crossings this month (a line since removed, too)
@@ -181,8 +182,10 @@ class Reads:
     async def registry(self) -> Registry:
         return await self.cache.get(("registry",), REGISTRY_TTL_S, self._registry)
 
-    async def counters(self) -> Counters:
-        return await self.cache.get(COUNTS_KEY, self.ttl_s, self._counters)
+    async def counters(self, committed_seq: int) -> Counters:
+        """The counters, read after every crossing up to `committed_seq` had committed (the
+        stream's watermark), so they count those; a refresh started later counts more."""
+        return await self.cache.get(COUNTS_KEY, self.ttl_s, lambda: self._counters(committed_seq))
 
     async def hourly(self, hours: int) -> list[HourCount]:
         async def load() -> list[HourCount]:
@@ -220,7 +223,7 @@ class Reads:
         cameras = {row["camera_id"]: _camera(row) for row in await self.db.fetch(_CAMERAS)}
         return Registry(sites, cameras)
 
-    async def _counters(self) -> Counters:
+    async def _counters(self, committed_seq: int) -> Counters:
         rows = await self.db.fetch(_COUNTS)
         starts = {(r["site_id"], r["period"]): r["period_start"] for r in rows if r["camera_id"] is None}
         crossings = {(r["camera_id"], r["line_id"], r["period"], r["direction"]): r["crossings"]
@@ -229,7 +232,7 @@ class Reads:
         for camera_id, line_id, _, _ in sorted(crossings):
             if line_id not in lines.setdefault(camera_id, []):
                 lines[camera_id].append(line_id)
-        return Counters(rows[0]["at"] if rows else await self._now(), starts, crossings, lines)
+        return Counters(rows[0]["at"] if rows else await self._now(), committed_seq, starts, crossings, lines)
 
     async def _now(self) -> datetime:
         return (await self.db.fetch("SELECT now() AS at"))[0]["at"]

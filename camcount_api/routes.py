@@ -75,11 +75,12 @@ async def snapshot(camera_id: CameraId, reads: ReadsDep, config: ConfigDep) -> F
 
 
 @router.get("/counts", responses=_ERRORS)
-async def counts(reads: ReadsDep, site: Id = None, camera: Id = None, line: Id = None,
+async def counts(request: Request, reads: ReadsDep, site: Id = None, camera: Id = None, line: Id = None,
                  period: models.Period | None = None, by: models.Grouping = "line") -> models.Counts:
     """Exact crossings so far in the current local hour, day, week and month (rollup.counts_to_date),
     per line, or summed per camera or site (`by`)."""
-    return views.counts(await reads.registry(), await reads.counters(), Selection(site, camera, line), period, by)
+    counters = await reads.counters(request.app.state.feed.watermark)
+    return views.counts(await reads.registry(), counters, Selection(site, camera, line), period, by)
 
 
 @router.get("/counts/hourly", responses=_ERRORS)

@@ -117,7 +117,7 @@ def counts(registry: Registry, counters: Counters, selection: Selection, period:
                 total = totals.setdefault(key, [0, 0])
                 total[0] += counters.crossings.get((camera.camera_id, line_id, p, "in"), 0)
                 total[1] += counters.crossings.get((camera.camera_id, line_id, p, "out"), 0)
-    return models.Counts(as_of=counters.as_of, counts=[
+    return models.Counts(as_of=counters.as_of, includes_seq=counters.includes_seq, counts=[
         models.Count(site_id=site, camera_id=camera, line_id=line, period=p, period_start=start,
                      crossings_in=n_in, crossings_out=n_out)
         for (site, camera, line, p, start), (n_in, n_out) in totals.items()

@@ -1,9 +1,9 @@
 "use strict";
 // The live page: one tile per camera, fed by the API (counts, occupancy, health, hourly counts)
 // and by the crossings stream. The stream is read with fetch rather than EventSource so the
-// bearer token and Last-Event-ID travel as headers. A streamed crossing triggers a re-read of
-// the counts: the server drops its cached counts before it streams a crossing, so the numbers
-// shown always come from the database's exact counters, never from counting in the browser.
+// bearer token and Last-Event-ID travel as headers. A streamed crossing triggers re-reads of the
+// counts until they include it (`includes_seq`): the numbers shown always come from the
+// database's exact counters, never from counting in the browser.
 (() => {
   const API = "/api/v1";
   const SITE = new URLSearchParams(location.search).get("site");
@@ -11,7 +11,7 @@
   const EVERY = { counts: 10000, occupancy: 2000, cameras: 5000, hourly: 60000, snapshots: 5000 };
   const tiles = new Map(); // camera id -> {el, lines, sparkline, hourly, currentHour, snapshotUrl}
   let token = tokenFromHash() || sessionStorage.getItem("camcount-token");
-  let lastSeq = null;
+  let lastSeq = null; // the last crossing streamed: resume after it
   let countsTimer = null;
 
   function tokenFromHash() {
@@ -118,6 +118,7 @@
   }
 
   function renderCounts(counts) {
+    if (lastSeq !== null && counts.includes_seq < Number(lastSeq)) recount(250); // not counted yet: soon
     for (const count of counts.counts) {
       const entry = tile(count.camera_id);
       if (count.period === "day") {
@@ -257,8 +258,12 @@
     entry.el.classList.remove("flash");
     void entry.el.offsetWidth; // restart the animation
     entry.el.classList.add("flash");
+    recount(150); // one read for a burst of crossings
+  }
+
+  function recount(ms) {
     clearTimeout(countsTimer);
-    countsTimer = setTimeout(() => run(refresh.counts), 150); // one read for a burst of crossings
+    countsTimer = setTimeout(() => run(refresh.counts), ms);
   }
 
   function handleBlock(block) {
