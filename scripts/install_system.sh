@@ -2,7 +2,8 @@
 # Debian packages camcount needs: PostgreSQL (+ TimescaleDB via install_timescaledb.sh), ACL tools
 # (to let the unprivileged cluster user traverse the checkout), and GStreamer's RTSP server with
 # Python GI bindings (a real RTSP server for stream tests and `camcount demo --rtsp`), chromium (the
-# live page's browser test, driven by Playwright) and npm (bundles the page's JavaScript at set-up).
+# live page's browser test, driven by Playwright), npm (bundles the page's JavaScript at set-up) and
+# kubectl (renders the Kubernetes manifests in tests/deploy).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 PACKAGES=(postgresql postgresql-contrib acl python3-gi gir1.2-gst-rtsp-server-1.0
@@ -12,6 +13,8 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v npm >/dev/null || missing+=(npm)  # any npm will do (NodeSource's nodejs bundles its own)
+# kubectl renders deploy/k8s offline (`kubectl kustomize`, tests/deploy); any kubectl will do.
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[install_system] installing: ${missing[*]}" >&2
   SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
