@@ -148,7 +148,8 @@ class TilingSpec:
         else:
             grid = Grid.parse(self.tiles)
         tiles = grid_tiles(region, grid, person)
-        check_tile_size(tiles[0], self.scale, f"{self.key}: tiles {grid} of region {region}")
+        if len(tiles) > 1:  # one crop of a small region is simply scaled up: that is its point
+            check_tile_size(tiles[0], self.scale, f"{self.key}: tiles {grid} of region {region}")
         return TilePlan(region, tiles, grid, polygon)
 
 
@@ -194,7 +195,7 @@ def check_tiles(
     rect = parse_region(region)
     if isinstance(rect, np.ndarray):
         rect = polygon_region(rect)
-    if isinstance(rect, Rect) and person_height:
+    if isinstance(rect, Rect) and person_height and Grid.parse(tiles) != Grid(1, 1):
         check_tile_size(grid_tiles(rect, Grid.parse(tiles), person_height)[0], scale,
                         f"{what}: tiles {tiles} of region {rect}")
 

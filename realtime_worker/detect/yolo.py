@@ -17,6 +17,7 @@ from camcount.errors import DetectorError
 from camcount.settings import camcount_home
 from realtime_worker.types import Detections
 
+_STRIDE = 32  # YOLO's largest stride: input sides are multiples of it
 REMEDY = "pass a local weights path (detector.weights) or use the offline backend (detector.backend: ssdlite)"
 
 
@@ -74,20 +75,22 @@ class YoloDetector:
 
         Each pass letterboxes to the smallest rectangle of stride multiples that holds the image
         scaled to `imgsz` (640x480 for 4:3 frames), as `model.predict` does for one image: a
-        square 640x640 would cost ~25% more on 4:3 frames. Batching by size keeps that exact, so
-        an image's detections never depend on which other cameras shared its call. Weights
-        exported at a fixed size (.onnx, .engine) are letterboxed to that size instead.
+        square 640x640 would cost ~25% more on 4:3 frames. An image smaller than `imgsz` (a
+        detection region's crop) keeps its own resolution: scaling it up adds work, not detail.
+        Batching by size keeps all this exact, so an image's detections never depend on which
+        other cameras shared its call. Weights exported at a fixed size (.onnx, .engine) are
+        letterboxed to that size instead.
         """
         by_size: dict[tuple[int, ...], list[int]] = {}
         for i, image in enumerate(images):
             by_size.setdefault(image.shape, []).append(i)
         found: list[Detections] = [Detections.empty(self.class_names)] * len(images)
-        for indices in by_size.values():
+        for shape, indices in by_size.items():
             results = self._model.predict(
                 [images[i] for i in indices],
                 conf=self.confidence,
                 classes=self._class_ids,
-                imgsz=self.imgsz,
+                imgsz=min(self.imgsz, -(-max(shape[:2]) // _STRIDE) * _STRIDE),
                 device=self.device,
                 quantize=16 if self.half else None,  # ultralytics 8.4 spelling of half=True
                 rect=True,

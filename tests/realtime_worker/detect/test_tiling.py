@@ -199,3 +199,10 @@ def test_plan_refuses_a_region_outside_the_frame_at_the_first_frame() -> None:
     with pytest.raises(ConfigError, match=r"cameras\[0\]: its lines and zones lie outside the 640x480 frame"):
         CameraTiling(spec(shapes=((np.array([[900.0, 900], [990, 990]]), Anchor.BOTTOM_CENTER),))).plan(
             np.zeros((480, 640, 3), np.uint8))
+
+
+def test_one_crop_smaller_than_the_input_is_scaled_up_not_refused() -> None:
+    yolo = DetectorScale(input_size=640, min_person_px=24)
+    plan = spec(scale=yolo).plan(768, 576)
+    assert plan.grid == Grid(1, 1) and plan.region == Rect(312, 0, 456, 402)
+    assert spec(scale=yolo, tiles="1x1").plan(768, 576).region == Rect(312, 0, 456, 402)
