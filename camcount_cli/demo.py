@@ -73,7 +73,7 @@ def _materialize(home: Path) -> None:
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.filterwarnings("ignore", category=category)  # API-status notes for developers, not users
     from camcount_pipelines.definitions import defs
-    from camcount_pipelines.instance import ensure_dagster_home
+    from camcount_pipelines.instance import ensure_dagster_home, ensure_pools
     from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource, generate_docs
 
     ensure_dagster_home(home / "dagster")
@@ -90,6 +90,7 @@ def _materialize(home: Path) -> None:
                      JOIN ops.sites s USING (site_id)) AS local_days""")}) for i in range(3))
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     with dg.DagsterInstance.get() as instance:
+        ensure_pools(instance)  # before `dagster dev` queues its first dbt runs
         for job, partitions in (("hourly_rollups_job", hours), ("daily_rollups_job", days),
                                 ("weekly_rollups_job", weeks), ("monthly_rollups_job", months)):
             for partition in partitions:

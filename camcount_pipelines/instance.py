@@ -1,4 +1,4 @@
-"""The Dagster instance: run and event storage on Postgres, queued runs, no telemetry.
+"""The Dagster instance: run and event storage on Postgres, queued runs, pools, no telemetry.
 
 The storage URL never lands in dagster.yaml: the file names the env var
 CAMCOUNT_DAGSTER_POSTGRES_URL, which `ensure_dagster_home` fills from camcount's own database
@@ -9,29 +9,46 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from camcount.db.dsn import DAGSTER_DB, database_url, sqlalchemy_url
 
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
 POSTGRES_URL_ENV = "CAMCOUNT_DAGSTER_POSTGRES_URL"
 # 2 cores: more concurrent runs only thrash (each run is a process of ~300 MB).
 MAX_CONCURRENT_RUNS = 2
+# A pool is something one run at a time may use. The run queue holds a run until no other run using
+# its pool is in progress. dbt's target database is one: a build drops and re-creates the views
+# that another build reads ("relation does not exist"); the dbt assets name it.
+DBT_POOL = "dbt"
+POOLS = (DBT_POOL,)
+POOL_LIMIT = 1
 
 
 def instance_config() -> dict:
     return {
         "storage": {"postgres": {"postgres_url": {"env": POSTGRES_URL_ENV}}},
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-            "config": {"max_concurrent_runs": MAX_CONCURRENT_RUNS},
+        "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"},
+        "concurrency": {
+            "runs": {"max_concurrent_runs": MAX_CONCURRENT_RUNS},
+            "pools": {"granularity": "run", "default_limit": POOL_LIMIT},
         },
         "telemetry": {"enabled": False},
         "run_retries": {"enabled": False},
         "sensors": {"use_threads": True, "num_workers": 2},
         "schedules": {"use_threads": True, "num_workers": 1},
     }
+
+
+def ensure_pools(instance: DagsterInstance) -> None:
+    """Create each pool's limit now. Dagster creates it when it first dequeues a run of the pool, but
+    only after counting that pool's runs: the first runs queued together would all start at once."""
+    for pool in POOLS:
+        instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
 
 
 def ensure_dagster_home(home: Path) -> Path:

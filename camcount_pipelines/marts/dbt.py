@@ -29,6 +29,7 @@ from dagster_dbt import (
 from packaging.version import Version
 
 from camcount.errors import ConfigError
+from camcount_pipelines.instance import DBT_POOL
 from camcount_pipelines.marts.profile import DBT_PROJECT_DIR, dbt_env, environment
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -110,6 +111,7 @@ def _manifest_path() -> Path:
     manifest=_manifest_path(),
     project=DBT_PROJECT,
     dagster_dbt_translator=CamcountDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    pool=DBT_POOL,  # one dbt build at a time, whoever requests it: automation sensor, backfill, UI
 )
 def camcount_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """`dbt build` of the selected models and seeds with their tests, which report as asset checks."""

@@ -1,9 +1,10 @@
 """Fixtures for the Dagster code location: a connection to the shared test database, a unique
-id prefix per test (tests share one database), a real temporary Dagster instance, and helpers
-to materialize partition ranges in-process."""
+id prefix per test (tests share one database), a real temporary Dagster instance (or the demo's,
+on Postgres), and helpers to materialize partition ranges in-process."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -14,7 +15,9 @@ import psycopg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from camcount.db.dsn import sqlalchemy_url
 from camcount_pipelines.definitions import defs
+from camcount_pipelines.instance import POSTGRES_URL_ENV, ensure_dagster_home
 
 
 @pytest.fixture
@@ -32,6 +35,16 @@ def prefix() -> str:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
+    """A DAGSTER_HOME as the demo writes it (camcount_pipelines.instance), whose instance stores
+    runs, ticks and sensor cursors in the test database."""
+    for name in ("DAGSTER_HOME", "DAGSTER_DISABLE_TELEMETRY"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after the test
+    monkeypatch.setenv(POSTGRES_URL_ENV, sqlalchemy_url(database_url))
+    return ensure_dagster_home(tmp_path / "dagster")
 
 
 @pytest.fixture

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.launcher import LaunchRunContext
+from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.remote_representation.external import RemoteRepository
 from dagster._core.scheduler.instigation import InstigatorTick
@@ -20,10 +23,30 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.sensor import execute_sensor_iteration
+from dagster._serdes.config_class import ConfigurableClassData
 
 REPO = Path(__file__).resolve().parents[2]
 # Runs wait in the queue: nothing dequeues them unless a test drives the run queue itself.
 QUEUED_RUNS = {"run_coordinator": {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"}}
+THREAD_LAUNCHER = {"run_launcher": {"module": __name__, "class": "ThreadRunLauncher"}}
+
+
+class ThreadRunLauncher(SyncInMemoryRunLauncher):
+    """Executes each launched run in a thread of this process, where `dagster dev` starts a process
+    per run (seconds each): the run queue still decides what starts when."""
+
+    def __init__(self, inst_data: ConfigurableClassData | None = None) -> None:
+        super().__init__(inst_data)
+        self._threads: list[threading.Thread] = []
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        thread = threading.Thread(target=super().launch_run, args=(context,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self, timeout: float = 30) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
 
 
 def code_location(module: str = "camcount_pipelines.definitions", attribute: str = "defs",

@@ -65,5 +65,6 @@ def test_instance_config_keeps_the_url_out_of_the_file(tmp_path: Path, monkeypat
     assert config["storage"]["postgres"]["postgres_url"] == {"env": POSTGRES_URL_ENV}
     assert config["telemetry"] == {"enabled": False}
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}  # tests/.../marts/test_pool.py
     assert "secret" not in (home / "dagster.yaml").read_text()
     assert os.environ["DAGSTER_HOME"] == str(home) and home.is_absolute()

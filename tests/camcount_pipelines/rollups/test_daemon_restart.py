@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import sys
 from collections import Counter
@@ -34,8 +33,6 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
 from bench.harness.realistic_data import insert_realistic_crossings
-from camcount.db.dsn import sqlalchemy_url
-from camcount_pipelines.instance import POSTGRES_URL_ENV, ensure_dagster_home
 from camcount_pipelines.raw.assets import raw_assets
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.rollups.assets import hourly_rollups
@@ -103,15 +100,6 @@ def _touched_hours(conn: psycopg.Connection, prefix: str) -> set[str]:
     ).fetchall()
     conn.commit()
     return {partition_key(hour) for (hour,) in rows}
-
-
-@pytest.fixture
-def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
-    """A DAGSTER_HOME whose instance stores runs, ticks and sensor cursors in the test database."""
-    for name in ("DAGSTER_HOME", "DAGSTER_DISABLE_TELEMETRY"):
-        monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after the test
-    monkeypatch.setenv(POSTGRES_URL_ENV, sqlalchemy_url(database_url))
-    return ensure_dagster_home(tmp_path / "dagster")
 
 
 @pytest.mark.fault
