@@ -6,7 +6,8 @@
 4. print a summary (crossings per line, rows per table);
 5. unless CAMCOUNT_DEMO_NO_UI=1: keep two looping "live" cameras streaming the clip and serve
    the Dagster UI on http://127.0.0.1:3000 (sensors running) and the live page and API
-   (`camcount serve`) on http://127.0.0.1:8080 until Ctrl-C.
+   (`camcount serve`) on http://127.0.0.1:8080 until Ctrl-C. CAMCOUNT_UI_PORT, CAMCOUNT_API_PORT
+   and CAMCOUNT_METRICS_PORT (the live worker's /metrics) move them, e.g. beside another demo.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from realtime_worker.runner import run_worker
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "docs" / "examples" / "worker.yaml"
-UI_ADDRESS = ("--host", "127.0.0.1", "--port", "3000")  # the UI never listens beyond this machine
+UI_ADDRESS = ("--host", "127.0.0.1")  # the UI never listens beyond this machine (port: CAMCOUNT_UI_PORT)
 console = Console()
 
 
@@ -110,27 +111,31 @@ def _materialize(home: Path) -> None:
 
 
 def _serve_ui_with_live_cameras(home: Path) -> None:
-    """Two looping cameras stream the clip live while `dagster dev` serves the UI on 127.0.0.1:3000;
+    """Two looping cameras stream the clip live while `dagster dev` serves the UI (127.0.0.1:3000);
     sensors roll the new data up and keep the marts fresh. Ctrl-C stops everything."""
     import yaml
 
     live = yaml.safe_load(DEMO_CONFIG.read_text())
     template = live["cameras"][0]
+    clip = (DEMO_CONFIG.parent / template["source"]).resolve()  # the live config lives elsewhere ($CAMCOUNT_HOME)
     live["cameras"] = [
-        {**template, "id": f"plaza-live-{n}", "name": f"Plaza live {n}", "playback": "native", "loop": True,
-         "start_at": None} for n in (1, 2)
+        {**template, "id": f"plaza-live-{n}", "name": f"Plaza live {n}", "source": str(clip), "playback": "native",
+         "loop": True, "start_at": None} for n in (1, 2)
     ]
+    if os.environ.get("CAMCOUNT_METRICS_PORT"):
+        live.setdefault("health", {})["metrics_port"] = int(os.environ["CAMCOUNT_METRICS_PORT"])
+    ui_port, api_port = os.environ.get("CAMCOUNT_UI_PORT", "3000"), os.environ.get("CAMCOUNT_API_PORT", "8080")
     live_config = home / "demo" / "live.yaml"
     live_config.parent.mkdir(parents=True, exist_ok=True)
     live_config.write_text(yaml.safe_dump(live, sort_keys=False))
     env = {**os.environ, "DAGSTER_HOME": str(home / "dagster"), "DAGSTER_DISABLE_TELEMETRY": "1"}
     worker = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "worker", "run", "--config", str(live_config)],
                               cwd=REPO, env=env)
-    ui = subprocess.Popen([str(REPO / ".venv/bin/dagster"), "dev", "-w", "workspace.yaml", *UI_ADDRESS],
-                          cwd=REPO, env=env, start_new_session=True)
-    api = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "serve"], cwd=REPO, env=env)  # 127.0.0.1:8080
-    console.print("Dagster UI: http://127.0.0.1:3000  (live cameras plaza-live-1/2 streaming; Ctrl-C to stop)")
-    console.print("Live page and API: http://127.0.0.1:8080  (OpenAPI docs: http://127.0.0.1:8080/docs)")
+    ui = subprocess.Popen([str(REPO / ".venv/bin/dagster"), "dev", "-w", "workspace.yaml", *UI_ADDRESS,
+                           "--port", ui_port], cwd=REPO, env=env, start_new_session=True)
+    api = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "serve", "--port", api_port], cwd=REPO, env=env)
+    console.print(f"Dagster UI: http://127.0.0.1:{ui_port}  (live cameras plaza-live-1/2 streaming; Ctrl-C to stop)")
+    console.print(f"Live page and API: http://127.0.0.1:{api_port}  (OpenAPI docs: http://127.0.0.1:{api_port}/docs)")
     # Ctrl-C or SIGTERM end the demo cleanly, even when started from a script that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
