@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +15,8 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from camcount_api import models, views
 from camcount_api.auth import require_token
 from camcount_api.config import ApiConfig
-from camcount_api.feed import IDLE_POLL_S, CrossingFeed
-from camcount_api.reads import Reads
+from camcount_api.feed import IDLE_POLL_S, KEEP, CrossingFeed
+from camcount_api.reads import Crossing, Reads
 from camcount_api.views import NotFound, Selection
 
 PREFIX = "/api/v1"
@@ -135,10 +136,15 @@ async def _events(feed: CrossingFeed, selection: Selection, last: int | None) ->
         if not batch:
             yield ": keepalive\n\n"
             continue
-        chunk = "".join(f"id: {c.seq}\nevent: crossing\ndata: {views.crossing_event(c).model_dump_json()}\n\n"
-                        for c in batch if selection.admits(c))
+        chunk = "".join(_event(c) for c in batch if selection.admits(c))
         if chunk:
             yield chunk
+
+
+@functools.lru_cache(maxsize=KEEP)
+def _event(crossing: Crossing) -> str:
+    """One crossing as an SSE event, rendered once for all the clients that stream it."""
+    return f"id: {crossing.seq}\nevent: crossing\ndata: {views.crossing_event(crossing).model_dump_json()}\n\n"
 
 
 def _snapshot_file(config: ApiConfig, camera_id: str) -> Path | None:
