@@ -23,6 +23,7 @@ from camcount_cli.demo import demo
 from camcount_cli.serve import serve
 from camcount_pipelines.archive.parquet import read_archive
 from realtime_worker.cli import worker
+from realtime_worker.fleet.cli import cameras, fleet
 
 
 @click.group()
@@ -110,5 +111,7 @@ def query(table: str, start: datetime, end: datetime, camera_id: str | None, csv
 
 
 cli.add_command(worker)
+cli.add_command(cameras)
+cli.add_command(fleet)
 cli.add_command(demo)
 cli.add_command(serve)

@@ -22,6 +22,7 @@ from realtime_worker.assembly import build_detector, build_tiling, start_capture
 from realtime_worker.config import file_camera, load_config
 from realtime_worker.detect.tiling import run_tiled
 from realtime_worker.draw import annotate
+from realtime_worker.fleet.worker import default_worker_id, run_fleet_worker
 from realtime_worker.runner import RunSummary, run_worker
 from realtime_worker.sink.db import BatchWriter
 from realtime_worker.sink.deadletter import DeadLetters, deadletter_dir
@@ -35,10 +36,24 @@ def worker() -> None:
 
 
 @worker.command()
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path), help="Worker YAML file.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Worker YAML file.")
 @click.option("--camera", "camera_ids", multiple=True, help="Run only these camera ids (repeatable).")
-def run(config_path: Path, camera_ids: tuple[str, ...]) -> None:
+@click.option("--fleet", is_flag=True, help="Lease cameras from the fleet config in the database instead of --config.")
+@click.option("--worker-id", envvar="CAMCOUNT_WORKER_ID", default=default_worker_id, show_default="pod/host name",
+              help="--fleet: this worker's id (a restarted worker keeps its id, and its spool).")
+@click.option("--capacity", envvar="CAMCOUNT_WORKER_CAPACITY", type=click.IntRange(1), default=8, show_default=True,
+              help="--fleet: the most cameras this worker counts.")
+def run(config_path: Path | None, camera_ids: tuple[str, ...], fleet: bool, worker_id: str, capacity: int) -> None:
     """Run the worker until its file sources end, or until SIGTERM/SIGINT (then it flushes)."""
+    if fleet == (config_path is not None):
+        raise click.UsageError("give either --config FILE or --fleet")
+    if fleet:
+        _setup_logging()
+        summary = run_fleet_worker(database_url=database_url(), home=camcount_home(), worker_id=worker_id,
+                                   capacity=capacity, stop=_stop_on_signals())
+        print_summary(summary)
+        _fail_on_partial_loss(summary)
+        return
     config = load_config(config_path)
     for camera_id in camera_ids:
         config.camera(camera_id)  # unknown ids fail before anything starts

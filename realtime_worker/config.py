@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -278,6 +279,12 @@ class WorkerConfig(_Model):
 def load_config(path: Path | str) -> WorkerConfig:
     """Read, substitute `${ENV}` and validate; every problem becomes a `ConfigError`."""
     path = Path(path)
+    document = read_document(path)
+    return validate_document(substitute_env(document, path), path, path.resolve().parent)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """The config file's YAML mapping, `${VAR}` references as written."""
     try:
         document = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -289,11 +296,20 @@ def load_config(path: Path | str) -> WorkerConfig:
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping with `sites` and `cameras` at the top level")
-    document = _substitute_env(document, path, ())
+    return document
+
+
+def substitute_env(document: dict[str, Any], where: Path | str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """`document` with every `${VAR}` replaced from `env`; a missing variable is a ConfigError."""
+    return _substitute_env(document, Path(where), (), env)
+
+
+def validate_document(document: dict[str, Any], where: Path | str, config_dir: Path | None) -> WorkerConfig:
+    """The one validation of a worker config, from a file or from the fleet's tables; errors name `where`."""
     try:
-        return WorkerConfig.model_validate(document, context={"config_dir": path.resolve().parent})
+        return WorkerConfig.model_validate(document, context={"config_dir": config_dir})
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_problems(exc)}") from None
+        raise ConfigError(f"{where}: {_problems(exc)}") from None
 
 
 def file_camera(camera: CameraConfig, video: Path) -> CameraConfig:
@@ -316,18 +332,18 @@ def _modified_at(source: Source) -> datetime | None:
     return datetime.fromtimestamp(os.stat(path).st_mtime, UTC) if os.path.isfile(path) else None
 
 
-def _substitute_env(node: Any, path: Path, key_path: tuple[str | int, ...]) -> Any:
+def _substitute_env(node: Any, path: Path, key_path: tuple[str | int, ...], env: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
-        return {key: _substitute_env(value, path, (*key_path, key)) for key, value in node.items()}
+        return {key: _substitute_env(value, path, (*key_path, key), env) for key, value in node.items()}
     if isinstance(node, list):
-        return [_substitute_env(value, path, (*key_path, i)) for i, value in enumerate(node)]
+        return [_substitute_env(value, path, (*key_path, i), env) for i, value in enumerate(node)]
     if isinstance(node, str):
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name not in os.environ:
+            if name not in env:
                 raise ConfigError(f"{path}: {_key_path(key_path)}: environment variable {name} is not set")
-            return os.environ[name]
+            return env[name]
 
         value = _ENV_REF.sub(replace, node)
         if "\x00" in value:  # PostgreSQL text and jsonb refuse NUL: every write of it would fail

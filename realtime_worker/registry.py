@@ -1,7 +1,9 @@
 """Upsert the configured sites and cameras into `ops.sites` / `ops.cameras`.
 
 The registry is what marts join against (site timezone, line side names, zone polygons). It
-stores the source kind only, never the URL, so credentials never reach the database.
+stores the source kind only, never the URL, so credentials never reach the database. The
+geometry is complete (every line and zone setting): fleet workers build their counters from it
+(`realtime_worker/fleet/config.py`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ def camera_geometry(camera: CameraConfig) -> dict:
     return {
         "lines": [
             {"id": line.id, "points": [list(p) for p in line.points], "sides": dict(line.sides),
-             "in_side": line.in_side, "anchor": str(line.anchor)}
+             "in_side": line.in_side, "anchor": str(line.anchor), "hysteresis_px": line.hysteresis_px}
             for line in camera.lines
         ],
-        "zones": [{"id": zone.id, "polygon": [list(p) for p in zone.polygon]} for zone in camera.zones],
+        "zones": [{"id": zone.id, "polygon": [list(p) for p in zone.polygon], "anchor": str(zone.anchor)}
+                  for zone in camera.zones],
     }
 
 

@@ -26,9 +26,9 @@ from camcount.errors import DatabaseError, DatabaseUnavailable, SourceError
 from camcount.redact import redact_dsn
 from realtime_worker.assembly import CameraPipeline, build_camera, build_detector
 from realtime_worker.clock import ClockWatch
-from realtime_worker.config import WorkerConfig
+from realtime_worker.config import CameraConfig, WorkerConfig
 from realtime_worker.count import CountUpdate
-from realtime_worker.detect import PER_CAMERA_BACKENDS
+from realtime_worker.detect import PER_CAMERA_BACKENDS, Detector
 from realtime_worker.detect.tiling import TilePlan, run_tiled
 from realtime_worker.metrics import WorkerMetrics
 from realtime_worker.registry import register_cameras
@@ -75,12 +75,8 @@ class Worker:
         self.database_url = database_url
         self.cameras_config = [config.camera(cid) for cid in camera_ids] if camera_ids else list(config.cameras)
         self.on_frames = on_frames
-        self.sink = EventSink(
-            database_url, home,
-            worker_spool_dir(config.sink.spool_dir or home / "spool", [camera.id for camera in self.cameras_config]),
-            flush_interval_s=config.sink.flush_interval_s, batch_rows=config.sink.batch_rows,
-            spool_quota_bytes=int(config.sink.spool_quota_mb * 1e6), retry_interval_s=config.sink.retry_interval_s,
-        )
+        self.home = home
+        self.sink = self._build_sink()
         self.metrics = WorkerMetrics()
         self.metrics_port: int | None = None
         self.clock = ClockWatch()
@@ -88,6 +84,17 @@ class Worker:
         self._registered = False
         self._events: list[TableRow] = []  # platform events raised on capture threads
         self._events_lock = threading.Lock()
+        self._shared_detector: Detector | None = None  # every camera's, unless the backend is per camera
+
+    def _build_sink(self) -> EventSink:
+        """The sink, spooling into the directory of this worker's set of cameras (`worker_spool_dir`)."""
+        settings = self.config.sink
+        return EventSink(
+            self.database_url, self.home,
+            worker_spool_dir(settings.spool_dir or self.home / "spool", [camera.id for camera in self.cameras_config]),
+            flush_interval_s=settings.flush_interval_s, batch_rows=settings.batch_rows,
+            spool_quota_bytes=int(settings.spool_quota_mb * 1e6), retry_interval_s=settings.retry_interval_s,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -100,12 +107,9 @@ class Worker:
             self.metrics_port = self.metrics.serve(self.config.health.metrics_host, self.config.health.metrics_port)
         self.sink.start()
         self._on_platform_event(self._started())
-        shared = None if self.config.detector.backend in PER_CAMERA_BACKENDS else build_detector(self.config.detector)
-        cameras = [
-            build_camera(camera, self.config, detector=shared or build_detector(self.config.detector),
-                         on_event=self._on_platform_event)
-            for camera in self.cameras_config
-        ]
+        if self.config.detector.backend not in PER_CAMERA_BACKENDS:
+            self._shared_detector = build_detector(self.config.detector)
+        cameras = [self._build_camera(camera) for camera in self.cameras_config]
         started = time.monotonic()
         error: BaseException | None = None
         try:
@@ -116,6 +120,10 @@ class Worker:
         finally:
             self._shutdown(cameras, self._stopped(stop, error, time.monotonic() - started))
         return self.summary
+
+    def _build_camera(self, camera: CameraConfig) -> CameraPipeline:
+        return build_camera(camera, self.config, detector=self._shared_detector or build_detector(self.config.detector),
+                            on_event=self._on_platform_event)
 
     def _shutdown(self, cameras: list[CameraPipeline], stopped: PlatformEvent) -> None:
         for camera in cameras:  # a stop emits no count (no exit, no partial second): see count/zones.py
@@ -130,27 +138,33 @@ class Worker:
 
     def _loop(self, cameras: list[CameraPipeline], stop: threading.Event) -> None:
         while not stop.is_set() and not self.sink.failed:  # a failed sink ends the run (exit code 7)
-            active = [camera for camera in cameras if not camera.done]
-            if not active:
+            if not self._step(cameras):
                 return
-            # 1. Gather at most one frame per camera (a live camera may have none yet).
-            batch: list[tuple[CameraPipeline, Frame]] = []
-            for camera in active:
-                frame = camera.capture.get(timeout=0.02 if len(batch) else 0.1)
-                if frame is not None:
-                    batch.append((camera, frame))
-                elif camera.capture.finished:
-                    self._finish_camera(camera)
-            if batch:
-                self._process(batch)
-                if self.on_frames:
-                    self.on_frames(len(batch))
-            # 2. Housekeeping: health samples, platform events, registry retry.
-            now = time.time()
-            for camera in active:
-                if camera.health.due(now):
-                    self._sample_health(camera, now)
-            self._drain_events()
+
+    def _step(self, cameras: list[CameraPipeline]) -> bool:
+        """One pass over the cameras not done; False when there is none."""
+        active = [camera for camera in cameras if not camera.done]
+        if not active:
+            return False
+        # 1. Gather at most one frame per camera (a live camera may have none yet).
+        batch: list[tuple[CameraPipeline, Frame]] = []
+        for camera in active:
+            frame = camera.capture.get(timeout=0.02 if len(batch) else 0.1)
+            if frame is not None:
+                batch.append((camera, frame))
+            elif camera.capture.finished:
+                self._finish_camera(camera)
+        if batch:
+            self._process(batch)
+            if self.on_frames:
+                self.on_frames(len(batch))
+        # 2. Housekeeping: health samples, platform events, registry retry.
+        now = time.time()
+        for camera in active:
+            if camera.health.due(now):
+                self._sample_health(camera, now)
+        self._drain_events()
+        return True
 
     def _process(self, batch: list[tuple[CameraPipeline, Frame]]) -> None:
         """Detect in as few calls as the cap allows: each frame is cut into its camera's tiles, and
@@ -223,8 +237,8 @@ class Worker:
     def _started(self) -> PlatformEvent:
         cameras = [camera.id for camera in self.cameras_config]
         return PlatformEvent(
-            "worker_started", Severity.INFO, f"worker {_version()} started: {', '.join(cameras)}",
-            details={"version": _version(), "cameras": cameras, "detector": self.config.detector.backend,
+            "worker_started", Severity.INFO, f"worker {worker_version()} started: {', '.join(cameras)}",
+            details={"version": worker_version(), "cameras": cameras, "detector": self.config.detector.backend,
                      "pid": os.getpid()})
 
     def _stopped(self, stop: threading.Event, error: BaseException | None, uptime_s: float) -> PlatformEvent:
@@ -241,7 +255,7 @@ class Worker:
             "worker_stopped", Severity.INFO if clean else Severity.ERROR,
             f"worker stopped ({reason}) after {uptime_s:.0f} s: "
             + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in totals.items()),
-            details={"version": _version(), "cameras": [camera.id for camera in self.cameras_config],
+            details={"version": worker_version(), "cameras": [camera.id for camera in self.cameras_config],
                      "clean": clean, "reason": reason, "uptime_s": round(uptime_s, 1), **totals,
                      "frames_per_camera": dict(s.frames), "failed_cameras": dict(s.failed_cameras)})
 
@@ -280,7 +294,7 @@ class Worker:
                                 f"{error_reason(exc)}") from None
 
 
-def _version() -> str:
+def worker_version() -> str:
     try:
         return version("camcount")
     except PackageNotFoundError:  # run from a checkout that was never installed

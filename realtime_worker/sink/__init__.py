@@ -25,8 +25,9 @@ from typing import Any
 
 import psycopg
 
+from camcount.db.schema import RAW_TABLES
 from camcount.errors import CamcountError, SinkError, SpoolError
-from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, error_reason, write_isolating
+from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, Fence, error_reason, write_isolating
 from realtime_worker.sink.deadletter import DeadLetters, deadletter_dir
 from realtime_worker.sink.files import stamped_name
 from realtime_worker.sink.rows import TableRow, platform_event_row
@@ -48,6 +49,7 @@ class SinkStats:
     written_rows: int = 0  # rows the database holds (new, or already there from an earlier run)
     spooled_rows: int = 0  # rows spooled while the database was away (replayed later)
     dead_lettered_rows: int = 0  # rejected by the database for good, kept under deadletter/
+    fenced_rows: int = 0  # fleet mode: stamped after their camera's lease expired, kept under quarantine/
     quarantined_segments: int = 0  # unreadable spool segments moved to quarantine/
     refused_segments: int = 0  # spool segments meant for another database, kept in the spool
     dropped_rows: int = 0  # lost because the spool was full
@@ -70,6 +72,7 @@ class SinkStats:
                                           "(`camcount worker deadletter list`)"),
                 (self.quarantined_segments, "unreadable spool segments were quarantined"),
                 (self.refused_segments, "spool segments meant for another database were kept, not replayed"),
+                (self.fenced_rows, "rows counted after their camera's lease had expired were quarantined"),
             ) if n
         ]
         if kept_aside:
@@ -88,11 +91,12 @@ class EventSink:
         batch_rows: int = 5000,
         spool_quota_bytes: int = 512 * 10**6,
         retry_interval_s: float = 2.0,
+        fence: Fence | None = None,
     ) -> None:
         self.flush_interval_s = flush_interval_s
         self.batch_rows = batch_rows
         self.retry_interval_s = retry_interval_s
-        self._writer = BatchWriter(url)
+        self._writer = BatchWriter(url, fence=fence)
         self._intended = DatabaseIdentity.of_url(url)
         self._spool_lock = SpoolLock(spool_dir)  # raises SpoolError if another worker owns it
         self._spool = Spool(spool_dir, spool_quota_bytes)
@@ -205,6 +209,8 @@ class EventSink:
         self.stats.written_rows += outcome.written
         if outcome.rejected:
             self._dead_letter(outcome.rejected)
+        if outcome.fenced:
+            self._fence_off(outcome.fenced)
         if outcome.unavailable is not None:
             self._database_down(outcome.unavailable)
         else:
@@ -301,6 +307,18 @@ class EventSink:
                   "then run `camcount worker deadletter replay`", len(rejected), path, reason)
         self._record("rows_dead_lettered", Severity.ERROR, f"{len(rejected)} rows rejected by the database: {reason}",
                     rows=len(rejected), file=str(path), tables=sorted({row.table for row, _ in rejected}))
+
+    def _fence_off(self, rows: list[TableRow]) -> None:
+        """Rows a zombie counted after its lease had expired (another worker owns that footage):
+        kept as a spool segment under quarantine/, never written."""
+        fenced = Spool(self._quarantine / f"fenced-{self._spool.directory.name}", quota_bytes=2**62)
+        fenced.append(rows, self._writer.database or self._intended)
+        self.stats.fenced_rows += len(rows)
+        cameras = sorted({str(row.values[RAW_TABLES[row.table].columns.index("camera_id")]) for row in rows})
+        log.error("ALARM: %d rows counted after their lease had expired (cameras %s) were quarantined in %s, "
+                  "not written: another worker owns that footage", len(rows), ", ".join(cameras), fenced.directory)
+        self._record("rows_fenced", Severity.ERROR, f"{len(rows)} rows counted after their lease expired were "
+                     f"quarantined: {', '.join(cameras)}", rows=len(rows), cameras=cameras, spool=str(fenced.directory))
 
     def _quarantine_segment(self, path: Path, reason: str) -> None:
         self._quarantine.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,12 +72,18 @@ def error_reason(exc: BaseException) -> str:
     return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 
 
+# Fleet mode: inside the write's transaction, (rows that may be written, rows fenced off).
+Fence = Callable[[psycopg.Cursor, list[TableRow]], tuple[list[TableRow], list[TableRow]]]
+
+
 class BatchWriter:
     """Owns one connection; reconnects lazily after a failure."""
 
-    def __init__(self, url: str, connect_timeout_s: int = 3) -> None:
+    def __init__(self, url: str, connect_timeout_s: int = 3, fence: Fence | None = None) -> None:
         self.url = url
         self.connect_timeout_s = connect_timeout_s
+        self.fence = fence
+        self._fenced: list[TableRow] = []  # kept out by the fence in committed writes, until taken
         self._conn: psycopg.Connection | None = None
         self.database: DatabaseIdentity | None = None  # the database last connected to
 
@@ -89,15 +96,17 @@ class BatchWriter:
         """Insert the batch atomically; returns rows actually inserted per table.
 
         Raises psycopg.Error when the database cannot take it; after a rejection (`is_rejection`)
-        the transaction was rolled back and the connection stays usable.
+        the transaction was rolled back and the connection stays usable. With a fence, the rows it
+        keeps out are not written and wait in `take_fenced()`.
         """
         conn = self._connection()
-        by_table: dict[str, list[tuple]] = defaultdict(list)
-        for row in batch:
-            by_table[row.table].append(row.values)
         inserted: dict[str, int] = {}
         try:
             with conn.transaction(), conn.cursor() as cur:
+                allowed, fenced = self.fence(cur, batch) if self.fence else (batch, [])
+                by_table: dict[str, list[tuple]] = defaultdict(list)
+                for row in allowed:
+                    by_table[row.table].append(row.values)
                 for table, rows in by_table.items():
                     try:
                         with conn.transaction():  # a savepoint: a duplicate key undoes this COPY only
@@ -109,7 +118,13 @@ class BatchWriter:
             if not is_rejection(exc):
                 self.close()
             raise
+        self._fenced += fenced
         return inserted
+
+    def take_fenced(self) -> list[TableRow]:
+        """The rows the fence kept out of committed writes since the last call."""
+        fenced, self._fenced = self._fenced, []
+        return fenced
 
     def close(self) -> None:
         if self._conn is not None:
@@ -146,6 +161,7 @@ class WriteOutcome:
     inserted: Counter[str] = field(default_factory=Counter)  # rows new to the database, per table
     written: int = 0  # rows the database now holds (new, or already there from an earlier try)
     rejected: list[tuple[TableRow, str]] = field(default_factory=list)  # each with the database's reason
+    fenced: list[TableRow] = field(default_factory=list)  # fleet mode: stamped after their lease expired
     unwritten: list[TableRow] = field(default_factory=list)  # not tried: the database became unavailable
     unavailable: str | None = None  # why
 
@@ -162,7 +178,9 @@ def write_isolating(writer: BatchWriter, rows: list[TableRow]) -> WriteOutcome:
         part = todo.pop()
         try:
             outcome.inserted.update(writer.write(part))
-            outcome.written += len(part)
+            fenced = writer.take_fenced()
+            outcome.fenced += fenced
+            outcome.written += len(part) - len(fenced)
         except psycopg.Error as exc:
             if not is_rejection(exc):
                 outcome.unwritten = [row for pending in (part, *reversed(todo)) for row in pending]

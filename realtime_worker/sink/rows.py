@@ -23,9 +23,20 @@ Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseStamp:
+    """Fleet mode: the lease epoch a row was produced under, and when (the database's clock,
+    POSIX seconds). The sink writes the row only if that epoch had not expired by then
+    (`realtime_worker/fleet/fencing.py`); it is spooled with the row, never a column."""
+
+    epoch: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class TableRow:
     table: str
     values: Row
+    lease: LeaseStamp | None = None
 
 
 def table_row(table: str, **values: Any) -> TableRow:

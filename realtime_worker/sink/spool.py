@@ -28,7 +28,7 @@ from camcount.errors import SpoolError
 from camcount.units import readable_bytes
 from realtime_worker.sink.db import DatabaseIdentity
 from realtime_worker.sink.files import TEMPORARY_SUFFIX, fsync_dir, name_stamp, stamped_name, write_durably
-from realtime_worker.sink.rows import TableRow
+from realtime_worker.sink.rows import LeaseStamp, TableRow
 
 SEGMENT_SUFFIX = ".jsonl"
 
@@ -147,7 +147,12 @@ class Spool:
 
 def _segment_payload(batch: list[TableRow], database: DatabaseIdentity) -> bytes:
     header = json.dumps({"database": database.to_json(), "rows": len(batch)})
-    return "".join([header + "\n", *(json.dumps([row.table, row.values]) + "\n" for row in batch)]).encode()
+    return "".join([header + "\n", *(json.dumps(_line(row)) + "\n" for row in batch)]).encode()
+
+
+def _line(row: TableRow) -> list:
+    """`[table, values]`, and `[epoch, at]` after them for a row stamped with a lease (fleet mode)."""
+    return [row.table, row.values] if row.lease is None else [row.table, row.values, [row.lease.epoch, row.lease.at]]
 
 
 def _header_rows(path: Path) -> int:
@@ -157,12 +162,13 @@ def _header_rows(path: Path) -> int:
 
 
 def _table_row(item: object) -> TableRow:
-    """A spooled `[table, values]` line back as a row (a row spooled before a late column was added
-    gets NULL there); a shape no raw table has is a ValueError."""
-    table, values = item  # type: ignore[misc]
-    if table not in RAW_TABLES or not isinstance(values, list):
+    """A spooled `[table, values(, lease)]` line back as a row (a row spooled before a late column was
+    added gets NULL there); a shape no raw table has is a ValueError."""
+    table, values, *lease = item  # type: ignore[misc]
+    if table not in RAW_TABLES or not isinstance(values, list) or len(lease) > 1:
         raise ValueError(f"not a row of a raw table: {str(item)[:80]}")
     try:
-        return TableRow(table, RAW_TABLES[table].widen(values))
-    except ValueError:
+        stamp = LeaseStamp(int(lease[0][0]), float(lease[0][1])) if lease else None
+        return TableRow(table, RAW_TABLES[table].widen(values), stamp)
+    except (ValueError, TypeError, IndexError):
         raise ValueError(f"not a row of a raw table: {str(item)[:80]}") from None
