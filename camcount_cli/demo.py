@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import threading
@@ -28,8 +29,11 @@ from camcount.db import connect
 from camcount.db.cluster import Cluster, embedded_cluster_in_use
 from camcount.db.dsn import database_url
 from camcount.db.migrate import migrate
+from camcount.db.roles import PIPELINES_PASSWORD_ENV, PIPELINES_ROLE
+from camcount.redact import redact_dsn
 from camcount.settings import camcount_home
 from camcount_cli.processes import stop_group
+from camcount_pipelines.role import pipelines_database_url
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
 
@@ -47,6 +51,9 @@ def demo(no_ui: bool) -> None:
     console.rule("1. database")
     if embedded_cluster_in_use():
         Cluster.default().start()
+        # Dagster and dbt log in as camcount_pipelines: on this private trust-auth cluster any
+        # password works once `migrate` has enabled the login with it (as `camcount serve` does).
+        os.environ.setdefault(PIPELINES_PASSWORD_ENV, secrets.token_urlsafe(24))
     applied = migrate()
     console.print(f"{database_url()}: {'applied ' + ', '.join(applied) if applied else 'schema up to date'}")
 
@@ -56,6 +63,7 @@ def demo(no_ui: bool) -> None:
     console.print(f"frames processed: {sum(summary.frames.values())}")
 
     console.rule("3. rollups, marts and report (Dagster)")
+    console.print(f"Dagster and dbt act as {PIPELINES_ROLE}, logged in as {redact_dsn(pipelines_database_url())}")
     _materialize(home)
 
     console.rule("4. summary")

@@ -157,6 +157,7 @@ def drop_archived_chunk(conn: psycopg.Connection, chunk: Chunk) -> list[date]:
 
     The ingest watermark takes the ingest lock exclusively, so no insert lands between the check
     and the drop; a short lock timeout keeps a long reader of the chunk from stalling ingest.
+    camcount_pipelines may drop chunks only through ops.drop_old_chunks() (migration 0020).
     """
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '5s'")
@@ -164,7 +165,7 @@ def drop_archived_chunk(conn: psycopg.Connection, chunk: Chunk) -> list[date]:
         missing = unarchived_days(conn, chunk)
         if not missing:
             conn.execute(
-                "SELECT drop_chunks(%s::regclass, older_than => %s::timestamptz, newer_than => %s::timestamptz)",
+                "SELECT ops.drop_old_chunks(%s::regclass, %s::timestamptz, %s::timestamptz)",
                 (f"raw.{chunk.table}", chunk.end, chunk.start),
             )
     return missing

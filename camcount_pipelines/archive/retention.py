@@ -1,4 +1,5 @@
-"""Retention: per-table windows, enforced with drop_chunks.
+"""Retention: per-table windows, enforced by dropping whole chunks through ops.drop_old_chunks()
+(camcount_pipelines may not call drop_chunks itself: docs/security.md).
 
 Raw chunks are dropped only when every day in them is in the verified archive, exactly as the
 database holds it (camcount_pipelines.archive.parquet.drop_archived_chunk); anything else is
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import psycopg
-from psycopg import sql
 
 from camcount.db.schema import RAW_TABLE_NAMES
 from camcount_pipelines.archive import parquet
@@ -28,6 +28,9 @@ DEFAULT_WINDOWS_DAYS = {
     **{f"rollup.{table}": 400 for table in HOURLY_SOURCES},
     "ops.alerts": 180,
 }
+
+_SHOW_CHUNKS = "SELECT show_chunks(%s::regclass, older_than => %s)"
+_DROP_CHUNKS = "SELECT ops.drop_old_chunks(%s::regclass, %s)"
 
 # A raw table's cutoff -> the [newer_than, older_than) window of chunks to consider.
 ChunkWindow = Callable[[datetime], tuple[datetime, datetime | None]]
@@ -61,11 +64,8 @@ def enforce_retention(
         days = windows_days.get(f"rollup.{table}")
         if days is None:
             continue
-        function = "show_chunks" if dry_run else "drop_chunks"
-        chunks = conn.execute(
-            sql.SQL("SELECT {}(%s::regclass, older_than => %s)").format(sql.Identifier(function)),
-            (f"rollup.{table}", now - timedelta(days=days)),
-        ).fetchall()
+        query = _SHOW_CHUNKS if dry_run else _DROP_CHUNKS
+        chunks = conn.execute(query, (f"rollup.{table}", now - timedelta(days=days))).fetchall()
         (result.would_drop if dry_run else result.dropped).extend(name for (name,) in chunks)
     alert_days = windows_days.get("ops.alerts")
     if alert_days is not None and not dry_run:

@@ -11,15 +11,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from camcount.db.dsn import database_url
+from camcount.db.roles import PIPELINES_ROLE
+from camcount_pipelines.role import pipelines_database_url
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def dbt_env() -> dict[str, str]:
-    """What `dbt_project/profiles.yml` reads: the camcount database URL split into its parts,
-    since a dbt profile cannot take a URL; plus the profile location and telemetry off."""
-    url = urlsplit(database_url())
+    """What `dbt_project/profiles.yml` reads: the pipelines' database URL split into its parts,
+    since a dbt profile cannot take a URL, and the role dbt builds as (camcount_pipelines, whatever
+    the login: every view and table it creates belongs to the role that replaces it later); plus
+    the profile location and telemetry off."""
+    url = urlsplit(pipelines_database_url())
     query = {key: values[-1] for key, values in parse_qs(url.query).items()}
     user = unquote(url.username) if url.username else query.get("user", getpass.getuser())
     env = {
@@ -28,6 +31,7 @@ def dbt_env() -> dict[str, str]:
         "CAMCOUNT_DB_USER": user,
         "CAMCOUNT_DB_PASSWORD": unquote(url.password) if url.password else query.get("password", ""),
         "CAMCOUNT_DB_NAME": unquote(url.path.lstrip("/")) or query.get("dbname", user),
+        "CAMCOUNT_DB_ROLE": PIPELINES_ROLE,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

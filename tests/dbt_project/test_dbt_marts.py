@@ -41,6 +41,15 @@ def test_dbt_build_runs_every_model_and_test(marts: Marts) -> None:
     assert len(singular) == 7
 
 
+def test_dbt_builds_as_camcount_pipelines(marts: Marts, marts_conn: psycopg.Connection) -> None:
+    """Every view and table dbt built belongs to the least-privilege role (migration 0050), which
+    needs no other right to rebuild them; the BI role still reads every mart (test_dbt_bi.py)."""
+    owners = marts_conn.execute(
+        """SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname IN ('staging', 'marts') AND c.relkind IN ('r', 'v')""").fetchall()
+    assert owners == [("camcount_pipelines",)]
+
+
 def test_marts_reconcile_with_raw_truth(marts: Marts, marts_conn: psycopg.Connection) -> None:
     """Hourly and daily crossings and daily site totals equal what was inserted, per camera,
     line, direction and local day, across two timezones and both DST changes."""

@@ -1,7 +1,7 @@
-"""Least-privilege roles (migration 0020), tested by logging in as each role: the worker may
-insert raw rows and upsert the registry; the pipelines may read raw and write rollups, alerts
-and the archive manifest, and drop chunks only through ops.drop_old_chunks(). Everything else
-is refused by the server."""
+"""Least-privilege roles (migrations 0020, 0050), tested by logging in as each role: the worker may
+insert raw rows and upsert the registry; the pipelines may read raw, write rollups, alerts and
+the archive manifest, build the dbt schemas, and drop chunks only through ops.drop_old_chunks().
+Everything else is refused by the server."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ DENIED_TO_BOTH = [
     "UPDATE raw.zone_events SET zone_id = 'x'",
     "TRUNCATE raw.platform_events",
     "SELECT drop_chunks('raw.crossing_events', older_than => now())",
-    "SELECT * FROM marts.dim_sites LIMIT 1",
     "CREATE TABLE raw.scratch (x int)",
     "CREATE TABLE public.scratch (x int)",
     "CREATE SCHEMA scratch",
@@ -43,6 +42,7 @@ DENIED_TO_BOTH = [
     "DELETE FROM ops.cameras",
 ]
 DENIED_TO_WORKER = [
+    "SELECT * FROM marts.dim_sites LIMIT 1",
     "SELECT * FROM raw.crossing_events LIMIT 1",
     "SELECT * FROM raw.platform_events LIMIT 1",
     "SELECT * FROM rollup.crossings_hourly LIMIT 1",
@@ -58,7 +58,6 @@ DENIED_TO_PIPELINES = [
     "VALUES (now(), gen_random_uuid(), 'k', 'info', 'm')",
     "INSERT INTO ops.cameras (camera_id, site_id, name, source_kind) VALUES ('c', 's', 'n', 'file')",
     "UPDATE ops.sites SET name = 'x'",
-    "CREATE TEMPORARY TABLE scratch (x int)",
 ]
 
 
