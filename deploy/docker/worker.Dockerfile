@@ -32,4 +32,4 @@ USER 10001
 ENV PATH=/opt/camcount/bin:$PATH CAMCOUNT_HOME=/var/lib/camcount
 EXPOSE 9464
 ENTRYPOINT ["camcount"]
-CMD ["worker", "run", "--fleet", "--metrics-host", "0.0.0.0"]
+CMD ["worker", "run", "--fleet"]

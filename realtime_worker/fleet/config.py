@@ -74,13 +74,20 @@ def stored_source(raw: str, camera: CameraConfig) -> str:
     return camera.source.url if camera.source.kind is SourceKind.FILE and not _REFERENCE.search(raw) else raw
 
 
-def apply_file(conn: psycopg.Connection, path: Path) -> Applied:
-    """Validate `path` as a worker config and make it the fleet's config, in one transaction."""
+def check_file(path: Path) -> tuple[dict[str, Any], WorkerConfig]:
+    """`path` as written, and validated as a worker config with its `${VAR}`s standing for
+    themselves; refuses a password that is not a reference. Raises ConfigError."""
     document = read_document(path)
     config = validate_document(substitute_env(document, path, _References()), path, path.resolve().parent)
-    raw_cameras: list[dict[str, Any]] = document["cameras"]
-    for i, raw in enumerate(raw_cameras):
+    for i, raw in enumerate(document["cameras"]):
         check_no_password(str(raw["source"]), f"{path}: cameras[{i}].source")
+    return document, config
+
+
+def apply_file(conn: psycopg.Connection, path: Path) -> Applied:
+    """Validate `path` as a worker config and make it the fleet's config, in one transaction."""
+    document, config = check_file(path)
+    raw_cameras: list[dict[str, Any]] = document["cameras"]
     settings = {name: document[name] for name in SECTIONS if name in document}
     ids = [camera.id for camera in config.cameras]
     with conn.transaction():

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from bench.harness import REPO
+from realtime_worker.fleet.config import check_file
 
 DEPLOY = REPO / "deploy"
 OVERLAYS = sorted(path for path in (DEPLOY / "k8s" / "overlays").iterdir() if path.is_dir())
@@ -141,3 +142,10 @@ def test_dockerfiles_copy_what_exists(dockerfile: Path) -> None:
                 assert (REPO / source).exists(), f"{dockerfile.name}: {line}"
     if dockerfile.name == "worker.Dockerfile":
         assert re.search(r"^FROM nvidia/cuda:\S+-runtime", text, re.M), "the worker runs on a CUDA runtime base"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda path: path.name)
+def test_the_cameras_file_the_job_applies_is_a_valid_fleet_config(overlay: Path) -> None:
+    _, config = check_file(overlay / "cameras.yaml")  # what `camcount cameras apply` checks
+    assert config.health.metrics_host == "0.0.0.0", "the kubelet probes /metrics on the pod's address"
+    assert config.health.metrics_port == 9464
