@@ -20,6 +20,7 @@ import dagster as dg
 import psycopg
 
 from camcount.redact import redact_webhook_url
+from camcount_pipelines.alerts.fleet import fleet_alerts
 
 WEBHOOK_ENV = "CAMCOUNT_ALERT_WEBHOOK_URL"
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class AlertRules(dg.ConfigurableResource):
     gap_lookback_min: float = 60.0
     window_s: float = 60.0  # latency and queue rules look at this much recent health
     lookback_h: float = 24.0  # cameras silent longer than this are no longer evaluated
+    unowned_after_s: float = 60.0  # fleet: a camera counted by no worker this long
+    worker_silent_after_s: float = 30.0  # fleet: a worker without a heartbeat this long (leases last 10 s)
 
     @classmethod
     def from_env(cls) -> AlertRules:
@@ -136,6 +139,8 @@ def evaluate(conn: psycopg.Connection, rules: AlertRules, now: datetime) -> tupl
         firing.append(Firing("platform_error", subject, "error", errors, 0,
                              f"{subject}: {errors} platform error(s), last: {message}"))
     evaluated["platform_error"] = None
+    firing += [Firing(*alert) for alert in fleet_alerts(conn, now, rules.unowned_after_s, rules.worker_silent_after_s)]
+    evaluated["camera_unowned"] = evaluated["worker_silent"] = None
     return firing, evaluated
 
 
