@@ -312,8 +312,8 @@ def report(url: str, ids: list[str], windows: list[Window]) -> list[tuple[str, s
         ("SSE clients with every crossing, in order, once", f"{complete}/{len(clients)}",
          f"{statistics.fmean(len(c.seqs) for _, c in clients):.0f} crossings each on average"),
         ("SSE delivery p50 / p99 (capture -> client)",
-         f"{np.percentile(delays, 50):.2f} / {np.percentile(delays, 99):.2f} s",
-         "worker flush (0.5 s) + stream poll (0.5 s) + load"),
+         f"{np.percentile(delays, 50):.2f} / {np.percentile(delays, 99):.2f} s" if delays else "-",
+         "worker flush (0.5 s) + stream poll (0.5 s) + load" if delays else "no crossing while loaded"),
         ("worker fps per camera, API loaded / no API", f"{fps[True] / fps[False]:.3f}",
          f"target >= 0.95; {fps[True]:.2f} vs {fps[False]:.2f} fps, alternating {WINDOW_S:g}-s windows "
          f"({CAMERAS} live cameras at 10 fps; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"),

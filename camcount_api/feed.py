@@ -36,7 +36,8 @@ class CrossingFeed:
         self.floor = 0  # memory holds every crossing with floor < seq <= watermark
         self.watermark = 0
         self.polled_at: float | None = None  # loop time of the last successful poll
-        self._ready = asyncio.Event()
+        self._begun = self._finished = 0  # polls started, and the latest that succeeded
+        self._polled = asyncio.Condition()
         self._changed = asyncio.Event()
         self._clients = 0
         self._wake = asyncio.Event()
@@ -44,13 +45,13 @@ class CrossingFeed:
     async def run(self) -> None:
         """Poll until cancelled; a database outage is logged and retried, clients just wait."""
         while True:
+            self._wake.clear()  # a wake from now on polls again right after this poll
             try:
                 await self._poll()
             except DatabaseError:
                 pass  # logged by the database layer; clients keep their place
             except Exception:
                 log.exception("crossings stream: poll failed")
-            self._wake.clear()
             delay = self._poll_s if self._clients else IDLE_POLL_S
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
@@ -59,11 +60,12 @@ class CrossingFeed:
         """Crossings after ingest_seq `last` (none: from now on), in batches, forever; an empty
         batch every KEEPALIVE_S while nothing happens."""
         self._clients += 1
-        self._wake.set()  # an idle loop polls now, not in IDLE_POLL_S
         try:
-            await self._ready.wait()
             if last is None:  # from now on: what committed before this request is history
-                last = await self._reads.high_watermark()
+                await self._poll_begun_after_now()
+                last = self.watermark
+            elif not self._finished:
+                await self._poll_begun_after_now()
             while True:
                 if last < self.floor:  # older than memory: read the gap from the database
                     upto = self.floor
@@ -83,10 +85,17 @@ class CrossingFeed:
         finally:
             self._clients -= 1
 
+    async def _poll_begun_after_now(self) -> None:
+        target = self._begun + 1
+        self._wake.set()  # an idle loop polls now, not in IDLE_POLL_S
+        async with self._polled:
+            await self._polled.wait_for(lambda: self._finished >= target)
+
     async def _poll(self) -> None:
-        first = not self._ready.is_set()
+        self._begun += 1
+        number = self._begun
         watermark = await self._reads.high_watermark()
-        if first:
+        if not self._finished:  # the first poll: the stream starts here
             self.floor = self.watermark = watermark
         new = False
         while self.watermark < watermark:
@@ -95,7 +104,9 @@ class CrossingFeed:
             self.watermark = rows[-1].seq if len(rows) == PAGE else watermark
             new = new or bool(rows)
         self.polled_at = asyncio.get_running_loop().time()
-        self._ready.set()
+        async with self._polled:
+            self._finished = number
+            self._polled.notify_all()
         if new:
             self._on_new()
             self._changed.set()
