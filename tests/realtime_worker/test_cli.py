@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from bench.harness.net import free_port
 from bench.harness.worker_configs import camera, write_config
@@ -94,25 +91,28 @@ def test_worker_against_an_unmigrated_database_exits_3_before_any_frame(
     assert not list((tmp_path / "home").rglob("*.jsonl")), "nothing may be spooled for a database never usable"
 
 
+@pytest.fixture(scope="module")
+def password_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A cluster on which role `pwcheck` must give its password (embedded clusters trust loopback)."""
+    cluster = Cluster(root=tmp_path_factory.mktemp("password") / "db", port=free_port())
+    cluster.start()
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE ROLE pwcheck LOGIN PASSWORD 'right'")
+    hba = cluster.data_dir / "pg_hba.conf"
+    hba.write_text("host all pwcheck 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    cluster.stop()  # a restart, not a reload: the rule is in force once start() returns
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.mark.parametrize("wrong", ["password", "database"])
 def test_worker_with_a_wrong_password_or_database_exits_3_before_any_frame(
-    wrong: str, scratch_cluster: Cluster, tiny_config: Callable[..., Path], tmp_path: Path
+    wrong: str, password_cluster: Cluster, tiny_config: Callable[..., Path], tmp_path: Path
 ) -> None:
-    role = f"pwcheck_{os.getpid()}"
-    with psycopg.connect(scratch_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'right'").format(sql.Identifier(role)))
-        hba = scratch_cluster.data_dir / "pg_hba.conf"  # this role alone logs in with a password (trust elsewhere)
-        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-        conn.execute("SELECT pg_reload_conf()")
-    for _ in range(50):  # the server rereads pg_hba.conf in its own time
-        try:
-            psycopg.connect(f"postgresql://{role}:wrong@127.0.0.1:{scratch_cluster.port}/postgres").close()
-        except psycopg.OperationalError:
-            break
-        time.sleep(0.1)
+    role = "pwcheck"
     password, database = ("wrong", "postgres") if wrong == "password" else ("right", "no_such_db")
-    url = f"postgresql://{role}:{password}@127.0.0.1:{scratch_cluster.port}/{database}"
+    url = f"postgresql://{role}:{password}@127.0.0.1:{password_cluster.port}/{database}"
     result = run_camcount("worker", "run", "--config", str(tiny_config()),
                           env={"CAMCOUNT_DATABASE_URL": url, "CAMCOUNT_HOME": str(tmp_path / "home")})
     expected = (f'password authentication failed for user "{role}"' if wrong == "password"

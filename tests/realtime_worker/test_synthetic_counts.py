@@ -139,7 +139,7 @@ def run_pipeline(video: Path, times: tuple[float, ...], preset: Preset) -> Pipel
         assert not capture.read()[0], f"{video} has more frames than rendered"
     finally:
         capture.release()
-    run.updates.append(counter.flush(times[-1] + 1 / FPS))
+    run.updates.append(counter.end_of_footage(times[-1] + 1 / FPS))
     return run
 
 
