@@ -1,0 +1,36 @@
+"""The teacher harness's scoring rules (bench.accuracy_teacher), on hand-made boxes and events."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.accuracy_teacher import BoxScore, match_events
+from realtime_worker.types import Detections
+
+
+def found(*boxes: tuple[float, float, float, float, float]) -> Detections:
+    rows = np.array(boxes, np.float32).reshape(-1, 5)
+    return Detections(rows[:, :4], rows[:, 4], np.zeros(len(rows), np.int32))
+
+
+def test_unsure_teacher_boxes_count_neither_way() -> None:
+    teacher = np.array([[0, 0, 10, 30, 0.9], [50, 0, 60, 30, 0.25], [100, 0, 110, 30, 0.8]], np.float32)
+    score = BoxScore()
+    # A hit, a detection of the unsure person (no hit, no false alarm), a false alarm; one true miss.
+    score.add(found((1, 0, 10, 30, 0.9), (50, 1, 60, 30, 0.8), (200, 0, 210, 30, 0.7)), teacher)
+    assert (score.hits, score.misses, score.false_alarms) == (1, 1, 1)
+    assert (score.recall, score.precision) == (0.5, 0.5)
+
+
+def test_one_teacher_box_matches_one_detection() -> None:
+    score = BoxScore()
+    score.add(found((0, 0, 10, 30, 0.9), (0, 0, 10, 29, 0.8)), np.array([[0, 0, 10, 30, 0.9]], np.float32))
+    assert (score.hits, score.false_alarms) == (1, 1)
+
+
+def test_crossings_match_one_to_one_within_a_second_per_line_and_direction() -> None:
+    truth = [("a", "in", 10.0), ("a", "in", 30.0), ("a", "out", 12.0)]
+    counted = [("a", "in", 10.8), ("a", "in", 11.0), ("a", "out", 20.0), ("b", "in", 10.0)]
+    tally = match_events(truth, counted)
+    assert (tally[("a", "in", "true")], tally[("a", "in", "counted")], tally[("a", "in", "matched")]) == (2, 2, 1)
+    assert (tally[("a", "out", "matched")], tally[("b", "in", "counted")], tally[("b", "in", "true")]) == (0, 1, 0)
