@@ -33,10 +33,13 @@ def connect(url: str | None = None, *, autocommit: bool = False, timeout_s: int 
 
 
 def error_reason(exc: BaseException) -> str:
-    """A database error's whole message on one line: libpq puts the reason and its hint on
-    separate lines ("...failed: Connection refused" / "Is the server running on that host...?")."""
+    """A database error's whole message on one line, with its SQLSTATE when the server sent one:
+    libpq puts the reason and its hint on separate lines ("...failed: Connection refused" / "Is
+    the server running on that host...?"), the server its detail ("Failing row contains ...")."""
     lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
-    return "; ".join(lines).removeprefix("connection failed: ") or type(exc).__name__
+    text = "; ".join(lines).removeprefix("connection failed: ") or type(exc).__name__
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 
 
 def _remedy() -> str:

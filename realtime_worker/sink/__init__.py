@@ -25,9 +25,10 @@ from typing import Any
 
 import psycopg
 
+from camcount.db import error_reason
 from camcount.db.schema import RAW_TABLES
 from camcount.errors import CamcountError, SinkError, SpoolError
-from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, Fence, error_reason, write_isolating
+from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, Fence, write_isolating
 from realtime_worker.sink.deadletter import DeadLetters, deadletter_dir
 from realtime_worker.sink.files import stamped_name
 from realtime_worker.sink.rows import TableRow, platform_event_row

@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from camcount.db import error_reason
 from camcount.db.schema import RAW_TABLES
 from realtime_worker.sink.rows import TableRow
 
@@ -63,13 +64,6 @@ def is_rejection(exc: psycopg.Error) -> bool:
     """A data error (SQLSTATE classes 22 and 23: a constraint, a bad value) rejects the rows for
     good and retrying cannot help; anything else means the database cannot take them now."""
     return isinstance(exc, psycopg.DataError | psycopg.IntegrityError)
-
-
-def error_reason(exc: BaseException) -> str:
-    """The server's one-line reason, with its SQLSTATE when there is one."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    sqlstate = getattr(exc, "sqlstate", None)
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 
 
 # Fleet mode: inside the write's transaction, (rows that may be written, rows fenced off).

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psycopg
 
+from camcount.db import error_reason
 from camcount.db.schema import RAW_TABLES
 from camcount.errors import DatabaseError, SinkError
-from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, error_reason, write_isolating
+from realtime_worker.sink.db import BatchWriter, DatabaseIdentity, write_isolating
 from realtime_worker.sink.files import stamped_name, write_durably
 from realtime_worker.sink.rows import TableRow
 

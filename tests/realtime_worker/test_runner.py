@@ -48,11 +48,13 @@ def test_two_cameras_batched_count_as_each_alone(
     assert line_totals(summary, "pair-b") == reference
 
 
-def test_max_batch_caps_frames_per_detector_call(database_url: str, short_clip: Path, tmp_path: Path) -> None:
-    """Three cameras, a cap of two: no detector call sees more than two frames, every frame is detected once,
-    and the split batches count every camera alike."""
+def test_max_batch_caps_images_per_detector_call(database_url: str, short_clip: Path, tmp_path: Path) -> None:
+    """Three cameras whose regions are cut into two tiles each, a cap of four: no detector call sees
+    more than four images, every tile of every frame is detected once, and the split batches count
+    every camera alike."""
     cameras = [camera(f"cap-{n}", short_clip) for n in range(3)]
-    summary = run(write_config(tmp_path / "w.yaml", cameras, detector={"max_batch": 2}), database_url)
-    assert max(summary.detector_batches) == 2
-    assert sum(size * calls for size, calls in summary.detector_batches.items()) == sum(summary.frames.values()) == 900
+    summary = run(write_config(tmp_path / "w.yaml", cameras, detector={"max_batch": 4, "tiles": "1x2"}), database_url)
+    assert max(summary.detector_batches) == 4
+    images = sum(size * calls for size, calls in summary.detector_batches.items())
+    assert images == 2 * sum(summary.frames.values()) == 2 * 900
     assert line_totals(summary, "cap-0") == line_totals(summary, "cap-1") == line_totals(summary, "cap-2")
