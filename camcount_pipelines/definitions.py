@@ -5,7 +5,7 @@ import dagster as dg
 
 from camcount_pipelines.alerts.checks import active_alerts
 from camcount_pipelines.alerts.rules import AlertRules
-from camcount_pipelines.alerts.sensors import alerts_sensor
+from camcount_pipelines.alerts.sensors import alerts_sensor, run_failure_alerts, run_success_resolves
 from camcount_pipelines.archive.assets import raw_archive, retention
 from camcount_pipelines.archive.jobs import archive_job
 from camcount_pipelines.archive.schedules import archive_schedule
@@ -23,7 +23,7 @@ from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.rollups.assets import calendar_rollups, daily_rollups, hourly_rollups
 from camcount_pipelines.rollups.jobs import rollup_jobs
 from camcount_pipelines.rollups.schedules import rollup_schedules
-from camcount_pipelines.rollups.sensors import calendar_rollups_sensor, ingest_sensor
+from camcount_pipelines.rollups.sensors import calendar_rollups_sensor, ingest_sensor, repair_sensor
 
 defs = dg.Definitions(
     assets=[*raw_assets, *hourly_rollups, *daily_rollups, *calendar_rollups, camcount_dbt_assets,
@@ -31,7 +31,7 @@ defs = dg.Definitions(
     asset_checks=[*raw_checks, active_alerts],
     jobs=[*rollup_jobs, *report_jobs, archive_job, raw_checks_job],
     schedules=[*rollup_schedules, *report_schedules, archive_schedule, raw_checks_schedule],
-    sensors=[ingest_sensor, calendar_rollups_sensor, raw_observation_sensor, platform_events_sensor, alerts_sensor,
-             marts_automation_sensor],
+    sensors=[ingest_sensor, calendar_rollups_sensor, repair_sensor, raw_observation_sensor, platform_events_sensor,
+             alerts_sensor, run_failure_alerts, run_success_resolves, marts_automation_sensor],
     resources={"timescale": TimescaleResource(), "alert_rules": AlertRules.from_env(), "dbt": dbt_resource()},
 )

@@ -38,7 +38,8 @@ def instance_config() -> dict:
             "pools": {"granularity": "run", "default_limit": POOL_LIMIT},
         },
         "telemetry": {"enabled": False},
-        "run_retries": {"enabled": False},
+        # Runs whose process died; failed steps retry in their run, with backoff (camcount_pipelines.retries).
+        "run_retries": {"enabled": True, "max_retries": 0, "retry_on_asset_or_op_failure": False},
         "sensors": {"use_threads": True, "num_workers": 2},
         "schedules": {"use_threads": True, "num_workers": 1},
     }

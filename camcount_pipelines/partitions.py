@@ -10,6 +10,7 @@ timezone's day is over before it counts as complete.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
@@ -30,6 +31,12 @@ MONTHLY = dg.MonthlyPartitionsDefinition(start_date=START, end_offset=2)
 LOCAL_DAY_FROM_UTC_HOURS = dg.TimeWindowPartitionMapping(
     start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
 )
+
+
+def hourly_window() -> tuple[datetime, datetime]:
+    """The instants [start, end) the hourly partitions cover now: a row timed outside (before
+    CAMCOUNT_PARTITIONS_START, or past the running hour) cannot be rolled up, yet."""
+    return HOURLY.start, HOURLY.get_last_partition_window().end
 
 
 def recent_partitions_schedule(

@@ -13,16 +13,23 @@ import json
 import logging
 import os
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import dagster as dg
 import psycopg
+from psycopg import sql
 
 from camcount.redact import redact_webhook_url
 from camcount_pipelines.alerts.fleet import fleet_alerts
 
 WEBHOOK_ENV = "CAMCOUNT_ALERT_WEBHOOK_URL"
+PLATFORM = "platform"  # the subject of alerts about no one camera
+# Rules evaluated where their event happens, not by `evaluate`: the ingest sensor (rows it cannot
+# roll up) and the run status sensors (runs that failed for good).
+ROWS_OUTSIDE_PARTITIONS = "rows_outside_partitions"
+RUN_FAILED = "run_failed"
 log = logging.getLogger(__name__)
 
 
@@ -95,7 +102,7 @@ _LIVENESS = """
         ORDER BY time DESC LIMIT 1) last
 """
 _PLATFORM_ERRORS = """
-    SELECT coalesce(camera_id, 'platform'), count(*), max(message)
+    SELECT coalesce(camera_id, %(platform)s), count(*), max(message)
     FROM raw.platform_events
     WHERE severity = 'error' AND time > %(now)s - %(window_s)s * interval '1 second' AND time <= %(now)s
     GROUP BY 1
@@ -109,6 +116,7 @@ def evaluate(conn: psycopg.Connection, rules: AlertRules, now: datetime) -> tupl
         "window_s": rules.window_s,
         "gap_lookback_min": rules.gap_lookback_min,
         "lookback_h": rules.lookback_h,
+        "platform": PLATFORM,
     }
     firing: list[Firing] = []
     evaluated: dict[str, set | None] = {}
@@ -142,6 +150,28 @@ def evaluate(conn: psycopg.Connection, rules: AlertRules, now: datetime) -> tupl
     firing += [Firing(*alert) for alert in fleet_alerts(conn, now, rules.unowned_after_s, rules.worker_silent_after_s)]
     evaluated["camera_unowned"] = evaluated["worker_silent"] = None
     return firing, evaluated
+
+
+def rows_outside_partitions(
+    conn: psycopg.Connection, tables: Iterable[str], start: datetime, end: datetime
+) -> list[Firing]:
+    """Rows of the rolled-up raw `tables` timed outside [start, end), the hourly partitions: no
+    rollup, mart or report counts them until their hour is a partition (never, before the start)."""
+    counts = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT count(*), min(time), max(time) FROM {} WHERE time < %(start)s OR time >= %(end)s").format(
+            sql.Identifier("raw", table))
+        for table in tables
+    )
+    rows, first, last = conn.execute(
+        sql.SQL("SELECT sum(n)::bigint, min(lo), max(hi) FROM ({}) AS t (n, lo, hi)").format(counts),
+        {"start": start, "end": end},
+    ).fetchone()
+    if not rows:
+        return []
+    return [Firing(ROWS_OUTSIDE_PARTITIONS, PLATFORM, "error", rows, 0,
+                   f"{rows} raw rows timed {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC are outside the hourly "
+                   f"partitions [{start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}) and counted nowhere: before "
+                   "CAMCOUNT_PARTITIONS_START, or a clock ahead (rolled up once their hour comes)")]
 
 
 def apply(conn: psycopg.Connection, firing: list[Firing], evaluated: dict[str, set | None]) -> list[Transition]:

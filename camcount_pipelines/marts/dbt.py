@@ -32,6 +32,7 @@ from packaging.version import Version
 from camcount.errors import ConfigError
 from camcount_pipelines.instance import DBT_POOL
 from camcount_pipelines.marts.profile import DBT_PROJECT_DIR, dbt_env, environment
+from camcount_pipelines.retries import STEP_RETRY
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
 
@@ -120,6 +121,7 @@ def _manifest_path() -> Path:
     project=DBT_PROJECT,
     dagster_dbt_translator=CamcountDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     pool=DBT_POOL,  # one dbt build at a time, whoever requests it: automation sensor, backfill, UI
+    retry_policy=STEP_RETRY,
 )
 def camcount_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """`dbt build` of the selected models and seeds with their tests, which report as asset checks."""

@@ -7,11 +7,13 @@ sensor's (15 s), the two runs' start-up and dbt itself; at 30 s the worst event 
 import dagster as dg
 
 from camcount_pipelines.marts.dbt import camcount_dbt_assets
+from camcount_pipelines.retries import RUN_RETRY_TAGS
 
 marts_automation_sensor = dg.AutomationConditionSensorDefinition(
     "marts_automation_sensor",
     target=dg.AssetSelection.assets(camcount_dbt_assets),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=15,
+    run_tags=RUN_RETRY_TAGS,
     description="Runs dbt for the marts whose upstream rollups or models changed.",
 )

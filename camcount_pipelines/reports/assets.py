@@ -7,6 +7,7 @@ from camcount.settings import camcount_home
 from camcount_pipelines.partitions import DAILY, WEEKLY
 from camcount_pipelines.reports import kpis, render
 from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.retries import STEP_RETRY
 
 
 def _report_asset(period: str, partitions: dg.TimeWindowPartitionsDefinition) -> dg.AssetsDefinition:
@@ -18,6 +19,7 @@ def _report_asset(period: str, partitions: dg.TimeWindowPartitionsDefinition) ->
         kinds={"html", "csv"},
         description=f"{period.capitalize()} KPI report per site: totals, peak hour, occupancy, dwell, trend, "
         "completeness; HTML + PNG + CSV.",
+        retry_policy=STEP_RETRY,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         window = context.partition_time_window

@@ -8,6 +8,7 @@ import dagster as dg
 from camcount_pipelines.partitions import DAILY, HOURLY, LOCAL_DAY_FROM_UTC_HOURS, MONTHLY, WEEKLY
 from camcount_pipelines.raw.assets import raw_key
 from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.retries import STEP_RETRY
 from camcount_pipelines.rollups import compute
 from camcount_pipelines.rollups.checks import rollup_matches_raw
 
@@ -40,6 +41,7 @@ def _hourly_asset(table: str) -> dg.AssetsDefinition:
         description=f"rollup.{table}: raw.{compute.HOURLY_SOURCES[table]} per UTC hour.",
         check_specs=[dg.AssetCheckSpec("matches_raw", asset=rollup_key(table))],
         freshness_policy=HOURLY_FRESHNESS,
+        retry_policy=STEP_RETRY,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         window = context.partition_time_window
@@ -65,6 +67,7 @@ def _daily_asset(table: str) -> dg.AssetsDefinition:
         kinds={"timescaledb"},
         description=f"rollup.{table}: rollup.{source} summed over each site's local day.",
         automation_condition=CALENDAR_AUTOMATION,
+        retry_policy=STEP_RETRY,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         first, last = _dates(context)
@@ -87,6 +90,7 @@ def _calendar_asset(table: str) -> dg.AssetsDefinition:
         kinds={"timescaledb"},
         description=f"rollup.{table}: local days summed per {unit} (weeks start on Monday).",
         automation_condition=CALENDAR_AUTOMATION,
+        retry_policy=STEP_RETRY,
     )
     def _asset(context: dg.AssetExecutionContext, timescale: TimescaleResource) -> dg.MaterializeResult:
         first, last = _dates(context)

@@ -198,6 +198,16 @@ def rollup_calendar(conn: psycopg.Connection, table: str, first: date, last: dat
     return RollupResult(table, rows)
 
 
+def stale_hours(conn: psycopg.Connection, seen_before: datetime) -> list[tuple[datetime, int]]:
+    """UTC hours holding rows their latest hourly rollup did not cover, with the newest such
+    ingest_seq, among the hours the ingest sensor last touched before `seen_before`."""
+    return conn.execute(
+        """SELECT bucket, touched_seq FROM rollup.hour_watermarks
+           WHERE touched_seq > coalesce(rollup_seq, 0) AND touched_at < %s ORDER BY bucket""",
+        (seen_before,),
+    ).fetchall()
+
+
 def _replace(
     conn: psycopg.Connection, table: str, time_column: str, insert: sql.Composed, params: dict,
     reads: str | None = None,

@@ -4,10 +4,13 @@ on Postgres), and helpers to materialize partition ranges in-process."""
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +19,7 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from camcount.db.dsn import sqlalchemy_url
+from camcount_pipelines.alerts.rules import WEBHOOK_ENV
 from camcount_pipelines.definitions import defs
 from camcount_pipelines.instance import POSTGRES_URL_ENV, ensure_dagster_home
 
@@ -45,6 +49,27 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: 
         monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after the test
     monkeypatch.setenv(POSTGRES_URL_ENV, sqlalchemy_url(database_url))
     return ensure_dagster_home(tmp_path / "dagster")
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A real HTTP endpoint as the alert webhook: the JSON bodies posted to it, in order."""
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(WEBHOOK_ENV, f"http://127.0.0.1:{server.server_port}/hook")
+    yield received
+    server.shutdown()
 
 
 @pytest.fixture

@@ -117,3 +117,45 @@ def test_calendar_rollups_follow_a_late_hour_and_then_their_days(instance: dg.Da
     assert requested(timedelta(minutes=10, seconds=30)) == {"crossings_weekly": ["2024-05-06"],
                                                             "crossings_monthly": ["2024-05-01"]}
 
+
+
+def _alert(conn: psycopg.Connection) -> list[tuple]:
+    rows = conn.execute("""SELECT severity, value, message FROM ops.alerts
+                           WHERE rule = 'rows_outside_partitions' AND resolved_at IS NULL""").fetchall()
+    conn.commit()
+    return rows
+
+
+def test_rows_outside_the_partitions_open_an_alert_and_stay_stale(
+    conn: psycopg.Connection, camera_id: str, instance: dg.DagsterInstance, webhook: list[dict]
+) -> None:
+    """Rows before CAMCOUNT_PARTITIONS_START or in the future have no hourly partition: the sensor
+    requests no run for them (a DagsterUnknownPartitionError before), opens an alert while they
+    exist, and leaves their hours stale for the repair sensor, to roll up once their hour comes."""
+    cursor = str(high_watermark(conn))
+    too_old = datetime(2023, 12, 31, 23, 30, tzinfo=UTC)
+    ahead = datetime.now(UTC).replace(minute=30, second=0, microsecond=0) + timedelta(hours=3)
+    for moment in (too_old, ahead):
+        conn.execute(
+            """INSERT INTO raw.crossing_events (time, event_id, camera_id, line_id, track_run_id, track_id,
+                                                direction, class_name, confidence)
+               VALUES (%s, %s, %s, 'door', 'run', 1, 'in', 'person', 0.9)""", (moment, uuid.uuid4(), camera_id))
+    conn.commit()
+
+    result = _tick(instance, cursor)
+    assert result.run_requests == []
+    [(severity, rows, message)] = _alert(conn)
+    assert severity == "error" and rows >= 2 and "2023-12-31 23:30" in message
+    assert [(hook["state"], hook["rule"]) for hook in webhook] == [("opened", "rows_outside_partitions")]
+    assert int(result.cursor) > int(cursor)  # the cursor moves on, the hours stay stale:
+    stale = dict(conn.execute("SELECT bucket, touched_seq > coalesce(rollup_seq, 0) FROM rollup.hour_watermarks "
+                              "WHERE bucket = ANY(%s)", ([too_old.replace(minute=0), ahead.replace(minute=0)],)))
+    assert stale == {too_old.replace(minute=0): True, ahead.replace(minute=0): True}
+
+    _tick(instance, result.cursor)  # still there: the same alert, no second page
+    assert len(_alert(conn)) == 1 and len(webhook) == 1
+    conn.execute("DELETE FROM raw.crossing_events WHERE camera_id = %s", (camera_id,))
+    conn.commit()
+    _tick(instance, result.cursor)
+    assert _alert(conn) == []
+    assert [(hook["state"], hook["rule"]) for hook in webhook][-1] == ("resolved", "rows_outside_partitions")
