@@ -38,11 +38,11 @@ class AlertRules(dg.ConfigurableResource):
 
     ingest_latency_warning_ms: float = 1000.0  # ingested_at - time, p95 over the window
     processing_latency_error_ms: float = 5000.0  # worker's e2e_ms_p95, max over the window
-    queue_depth_warning: int = 10000
+    sink_backlog_warning: int = 10000  # rows the worker holds that the database lacks: in memory + spooled
     offline_after_min: float = 5.0  # no health sample for this long
     data_gap_min: float = 2.0  # a hole this long between health samples within gap_lookback_min
     gap_lookback_min: float = 60.0
-    window_s: float = 60.0  # latency and queue rules look at this much recent health
+    window_s: float = 60.0  # latency and backlog rules look at this much recent health
     lookback_h: float = 24.0  # cameras silent longer than this are no longer evaluated
     unowned_after_s: float = 60.0  # fleet: a camera counted by no worker this long
     worker_silent_after_s: float = 30.0  # fleet: a worker without a heartbeat this long (leases last 10 s)
@@ -81,16 +81,16 @@ _HEALTH_RULES = """
     SELECT camera_id,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - time) * 1000),
            max(e2e_ms_p95),
-           max(queue_depth)
+           max(sink_backlog)
     FROM raw.stream_health
     WHERE time > %(now)s - %(window_s)s * interval '1 second' AND time <= %(now)s
     GROUP BY camera_id
 """
 _LIVENESS = """
     SELECT c.camera_id,
-           extract(epoch FROM %(now)s - last.time) / 60,
+           extract(epoch FROM %(now)s - last.time)::float8 / 60,
            (SELECT max(gap) FROM (
-               SELECT extract(epoch FROM time - lag(time) OVER (ORDER BY time)) / 60 AS gap
+               SELECT extract(epoch FROM time - lag(time) OVER (ORDER BY time))::float8 / 60 AS gap
                FROM raw.stream_health h
                WHERE h.camera_id = c.camera_id AND h.time <= %(now)s
                  AND h.time > %(now)s - %(gap_lookback_min)s * interval '1 minute') g)
@@ -121,9 +121,9 @@ def evaluate(conn: psycopg.Connection, rules: AlertRules, now: datetime) -> tupl
     firing: list[Firing] = []
     evaluated: dict[str, set | None] = {}
     health = conn.execute(_HEALTH_RULES, params).fetchall()
-    for rule in ("ingest_latency", "processing_latency", "queue_depth"):
+    for rule in ("ingest_latency", "processing_latency", "sink_backlog"):
         evaluated[rule] = {camera for camera, *_ in health}
-    for camera, ingest_ms, processing_ms, queue in health:
+    for camera, ingest_ms, processing_ms, backlog in health:
         if ingest_ms is not None and ingest_ms > rules.ingest_latency_warning_ms:
             firing.append(Firing("ingest_latency", camera, "warning", ingest_ms, rules.ingest_latency_warning_ms,
                                  f"{camera}: ingest latency p95 {ingest_ms:.0f} ms"))
@@ -131,9 +131,10 @@ def evaluate(conn: psycopg.Connection, rules: AlertRules, now: datetime) -> tupl
             firing.append(Firing("processing_latency", camera, "error", processing_ms,
                                  rules.processing_latency_error_ms,
                                  f"{camera}: processing latency p95 {processing_ms:.0f} ms"))
-        if queue > rules.queue_depth_warning:
-            firing.append(Firing("queue_depth", camera, "warning", queue, rules.queue_depth_warning,
-                                 f"{camera}: queue depth {queue}"))
+        # The worker's queue is its sink backlog: queue_depth is only the capture buffer (a few frames).
+        if backlog is not None and backlog > rules.sink_backlog_warning:
+            firing.append(Firing("sink_backlog", camera, "warning", backlog, rules.sink_backlog_warning,
+                                 f"{camera}: {backlog} rows waiting for the database (in memory and spooled)"))
     liveness = conn.execute(_LIVENESS, params).fetchall()
     evaluated["camera_offline"] = evaluated["data_gap"] = {camera for camera, *_ in liveness}
     for camera, silent_min, gap_min in liveness:
