@@ -8,7 +8,7 @@ All SQL is constant text with parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +112,7 @@ class Site:
     timezone: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: a key of the counters' rendered answers
 class Registry:
     sites: dict[str, Site]
     cameras: dict[str, Camera]
@@ -125,6 +125,8 @@ class Counters:
     period_starts: dict[tuple[str, str], datetime]  # (site, period) -> start
     crossings: dict[tuple[str, str, str, str], int]  # (camera, line, period, direction) -> count
     lines: dict[str, list[str]]  # camera -> lines with crossings this month (a line since removed, too)
+    # Answers rendered from these counters, by registry and request: polling clients repeat requests.
+    rendered: dict[tuple, bytes] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

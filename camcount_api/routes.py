@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from camcount_api import models, views
 from camcount_api.auth import require_token
@@ -75,13 +75,18 @@ async def snapshot(camera_id: CameraId, reads: ReadsDep, config: ConfigDep) -> F
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/counts", responses=_ERRORS)
+@router.get("/counts", response_model=models.Counts, responses=_ERRORS)
 async def counts(request: Request, reads: ReadsDep, site: Id = None, camera: Id = None, line: Id = None,
-                 period: models.Period | None = None, by: models.Grouping = "line") -> models.Counts:
+                 period: models.Period | None = None, by: models.Grouping = "line") -> Response:
     """Exact crossings so far in the current local hour, day, week and month (rollup.counts_to_date),
     per line, or summed per camera or site (`by`)."""
     counters = await reads.counters(request.app.state.feed.watermark)
-    return views.counts(await reads.registry(), counters, Selection(site, camera, line), period, by)
+    registry = await reads.registry()
+    key = (registry, site, camera, line, period, by)
+    if key not in counters.rendered:  # once per counters read, however many clients ask
+        answer = views.counts(registry, counters, Selection(site, camera, line), period, by)
+        counters.rendered[key] = answer.model_dump_json(by_alias=True).encode()
+    return Response(counters.rendered[key], media_type="application/json")
 
 
 @router.get("/counts/hourly", responses=_ERRORS)
