@@ -128,13 +128,15 @@ class TilingSpec:
     def plan(self, width: int, height: int) -> TilePlan:
         """The region and tiles for a width x height frame; ValueError names the key and the reason."""
         person = self.person_height or height / DEFAULT_PERSON_FRACTION
-        # Step 1: the region. A backend at native resolution gains nothing from a crop it was not asked for.
+        # Step 1: the region. `auto` crops only where the whole frame would shrink people below what
+        # the detector finds: a backend at native resolution, or one whose input already shows them
+        # large enough, would gain nothing but changed boxes from a crop it was not asked for.
         polygon = self.region if isinstance(self.region, np.ndarray) else None
         if isinstance(self.region, Rect) or polygon is not None:
             region = self.region if isinstance(self.region, Rect) else polygon_region(polygon)
             if not region.inside(width, height):
                 raise ValueError(f"{self.key}.region {region} lies outside the {width}x{height} frame")
-        elif self.region == "auto" and self.shapes and self.scale.input_size:
+        elif self.region == "auto" and self.shapes and _too_small_in(person, max(width, height), self.scale):
             region = geometry_region(self.shapes, person).clip(width, height)
             if region.width <= 0 or region.height <= 0:
                 raise ValueError(f"{self.key}: its lines and zones lie outside the {width}x{height} frame")
@@ -198,6 +200,12 @@ def check_tiles(
     if isinstance(rect, Rect) and person_height and Grid.parse(tiles) != Grid(1, 1):
         check_tile_size(grid_tiles(rect, Grid.parse(tiles), person_height)[0], scale,
                         f"{what}: tiles {tiles} of region {rect}")
+
+
+def _too_small_in(person_height: float, side: int, scale: DetectorScale) -> bool:
+    """A person of `person_height` in an image whose longer side is `side` falls below what the
+    detector finds once the image is resized to its input."""
+    return bool(scale.input_size) and person_height * scale.input_size / side < scale.min_person_px
 
 
 def check_tile_size(tile: Rect, scale: DetectorScale, what: str) -> None:

@@ -201,8 +201,15 @@ def test_plan_refuses_a_region_outside_the_frame_at_the_first_frame() -> None:
             np.zeros((480, 640, 3), np.uint8))
 
 
+def test_auto_crops_only_where_the_whole_frame_would_shrink_people_too_much() -> None:
+    # YOLO at 640 sees a 72 px person of a 768 px frame at 60 px, well above its 24: the whole frame.
+    yolo = DetectorScale(input_size=640, min_person_px=24)
+    assert spec(scale=yolo).plan(768, 576).region == Rect(0, 0, 768, 576)
+    # A 4K frame shrinks that person to 12 px: crop to the lines.
+    assert spec(scale=yolo, person_height=72.0).plan(3840, 2160).region == Rect(312, 0, 456, 402)
+
+
 def test_one_crop_smaller_than_the_input_is_scaled_up_not_refused() -> None:
     yolo = DetectorScale(input_size=640, min_person_px=24)
-    plan = spec(scale=yolo).plan(768, 576)
+    plan = spec(scale=yolo, region=parse_region([312, 0, 456, 402]), tiles="1x1").plan(768, 576)
     assert plan.grid == Grid(1, 1) and plan.region == Rect(312, 0, 456, 402)
-    assert spec(scale=yolo, tiles="1x1").plan(768, 576).region == Rect(312, 0, 456, 402)
