@@ -128,8 +128,9 @@ class CameraConfig(_Model):
     start_at: datetime | None = Field(None, validate_default=True)
     lines: list[LineConfig] = []
     zones: list[ZoneConfig] = []
-    # Where the detector looks: auto (the lines and zones, plus a person's height around them), off
-    # (the whole frame), [x0, y0, x1, y1], or a polygon [[x, y], ...] outside which no box is kept.
+    # Where the detector looks: auto (the lines and zones, plus a person's height around them, when
+    # the whole frame would shrink people below what the detector finds), off (the whole frame),
+    # [x0, y0, x1, y1], or a polygon [[x, y], ...] outside which no box is kept.
     # It must lie inside the frame (checked at the first frame). See realtime_worker/detect/tiling.py.
     region: Literal["auto", "off"] | tuple[float, float, float, float] | list[Point] = "auto"
     # A person's box height (px) near the lines: sizes the region's margin and the tiles. Default: frame height / 8.
