@@ -45,8 +45,8 @@ def worker() -> None:
               help="--fleet: the most cameras this worker counts.")
 def run(config_path: Path | None, camera_ids: tuple[str, ...], fleet: bool, worker_id: str, capacity: int) -> None:
     """Run the worker until its file sources end, or until SIGTERM/SIGINT (then it flushes)."""
-    if fleet == (config_path is not None):
-        raise click.UsageError("give either --config FILE or --fleet")
+    if fleet == (config_path is not None) or (fleet and camera_ids):
+        raise click.UsageError("give either --config FILE [--camera ID ...] or --fleet")
     if fleet:
         _setup_logging()
         summary = run_fleet_worker(database_url=database_url(), home=camcount_home(), worker_id=worker_id,
