@@ -12,12 +12,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
 import subprocess
+import sys
 import threading
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -34,6 +38,7 @@ from camcount.redact import redact_dsn
 from camcount.settings import camcount_home
 from camcount_cli.processes import stop_group
 from camcount_pipelines.role import pipelines_database_url
+from realtime_worker.cli import print_summary
 from realtime_worker.config import load_config
 from realtime_worker.runner import run_worker
 
@@ -60,7 +65,7 @@ def demo(no_ui: bool) -> None:
     console.rule("2. worker over the sample clip")
     config = load_config(DEMO_CONFIG)
     summary = run_worker(config, database_url=database_url(), home=home, camera_ids=None, stop=threading.Event())
-    console.print(f"frames processed: {sum(summary.frames.values())}")
+    print_summary(summary, [(camera.id, line.id) for camera in config.cameras for line in camera.lines])
 
     console.rule("3. rollups, marts and report (Dagster)")
     console.print(f"Dagster and dbt act as {PIPELINES_ROLE}, logged in as {redact_dsn(pipelines_database_url())}")
@@ -76,14 +81,18 @@ def demo(no_ui: bool) -> None:
 
 def _materialize(home: Path) -> None:
     """Run the Dagster jobs for exactly the partitions the sample clip touched, recorded in the
-    instance, so the UI shows these runs and the sensors pick up from there."""
+    instance, so the UI shows these runs and the sensors pick up from there. One line per run
+    (job, partition, ok or FAILED, duration); Dagster's and dbt's own output goes to a log file."""
     import dagster as dg
 
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.filterwarnings("ignore", category=category)  # API-status notes for developers, not users
+    from camcount_pipelines.alerts.rules import rows_outside_partitions
     from camcount_pipelines.definitions import defs
     from camcount_pipelines.instance import ensure_dagster_home, ensure_pools
     from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource, generate_docs
+    from camcount_pipelines.partitions import DAILY, HOURLY, MONTHLY, WEEKLY, hourly_window
+    from camcount_pipelines.rollups.compute import HOURLY_SOURCES
 
     ensure_dagster_home(home / "dagster")
     with connect() as conn:
@@ -97,25 +106,43 @@ def _materialize(home: Path) -> None:
                FROM (SELECT (e.time AT TIME ZONE s.timezone)::date AS d
                      FROM raw.crossing_events e JOIN ops.cameras c USING (camera_id)
                      JOIN ops.sites s USING (site_id)) AS local_days""")}) for i in range(3))
+        outside = rows_outside_partitions(conn, HOURLY_SOURCES.values(), *hourly_window())
+    for firing in outside:  # rows of the user's own, or a clock ahead: reported, never a traceback
+        console.print(f"[yellow]not rolled up:[/] {firing.message}")
+    log_path = home / "logs" / "demo-pipelines.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    terminal = Console(file=sys.stdout)  # the run lines; all else printed during the runs goes to the log
+    failed = 0
+
+    def run(job: str, partition: str | None, execute: Callable[[], dg.ExecuteInProcessResult]) -> None:
+        nonlocal failed
+        started = time.monotonic()
+        ok = execute().success
+        failed += not ok
+        state = "ok" if ok else "[red]FAILED[/]"
+        terminal.print(f"{job:<20} {partition or '-':<17} {state:<6} {time.monotonic() - started:6.1f} s")
+
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-    with dg.DagsterInstance.get() as instance:
+    with (log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log),
+          dg.DagsterInstance.get() as instance):
         ensure_pools(instance)  # before `dagster dev` queues its first dbt runs
-        for job, partitions in (("hourly_rollups_job", hours), ("daily_rollups_job", days),
-                                ("weekly_rollups_job", weeks), ("monthly_rollups_job", months)):
-            for partition in partitions:
-                result = defs.resolve_job_def(job).execute_in_process(
-                    instance=instance, partition_key=partition, run_config=quiet)
-                console.print(f"{job} [{partition}]: {'ok' if result.success else 'FAILED'}")
-        marts = dg.materialize([camcount_dbt_assets], resources={"dbt": dbt_resource()}, instance=instance,
-                               run_config=quiet)
-        console.print(f"dbt build (marts + tests): {'ok' if marts.success else 'FAILED'}")
-        for day in days:
-            report = defs.resolve_job_def("daily_report_job").execute_in_process(
-                instance=instance, partition_key=day, run_config=quiet)
-            console.print(f"daily KPI report [{day}]: {'ok' if report.success else 'FAILED'}")
-    docs = generate_docs(home / "dbt-docs")
+        for job, partitions, keys in (("hourly_rollups_job", HOURLY, hours), ("daily_rollups_job", DAILY, days),
+                                      ("weekly_rollups_job", WEEKLY, weeks), ("monthly_rollups_job", MONTHLY, months)):
+            for key in filter(partitions.has_partition_key, keys):
+                run(job, key, lambda job=job, key=key: defs.resolve_job_def(job).execute_in_process(
+                    instance=instance, partition_key=key, run_config=quiet, raise_on_error=False))
+        run("marts (dbt build)", None, lambda: dg.materialize(
+            [camcount_dbt_assets], resources={"dbt": dbt_resource()}, instance=instance, run_config=quiet,
+            raise_on_error=False))
+        for day in filter(DAILY.has_partition_key, days):
+            run("daily_report_job", day, lambda day=day: defs.resolve_job_def("daily_report_job").execute_in_process(
+                instance=instance, partition_key=day, run_config=quiet, raise_on_error=False))
+        docs = generate_docs(home / "dbt-docs")
+    if failed:
+        console.print(f"[red]{failed} run(s) failed[/]: why is in the log below, and in the Dagster UI")
     console.print(f"KPI reports: {home / 'reports'}")
     console.print(f"dbt docs (static site, open in a browser): {docs}")
+    console.print(f"Dagster and dbt output: {log_path}")
 
 
 def _serve_ui_with_live_cameras(home: Path) -> None:

@@ -170,9 +170,9 @@ def rows_outside_partitions(
     if not rows:
         return []
     return [Firing(ROWS_OUTSIDE_PARTITIONS, PLATFORM, "error", rows, 0,
-                   f"{rows} raw rows timed {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC are outside the hourly "
-                   f"partitions [{start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}) and counted nowhere: before "
-                   "CAMCOUNT_PARTITIONS_START, or a clock ahead (rolled up once their hour comes)")]
+                   f"{rows} raw row(s) timed {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC, outside the hourly "
+                   f"partitions [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}), are in no rollup: before "
+                   "CAMCOUNT_PARTITIONS_START, or from a clock ahead (rolled up when their hour comes)")]
 
 
 def apply(conn: psycopg.Connection, firing: list[Firing], evaluated: dict[str, set | None]) -> list[Transition]:
