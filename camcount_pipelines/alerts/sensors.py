@@ -12,7 +12,7 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 from camcount_pipelines.alerts import rules
 from camcount_pipelines.alerts.checks import active_alerts_evaluation
 from camcount_pipelines.alerts.runs import run_subjects
-from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.resources import TimescaleResource, skip_while_database_unavailable
 
 
 @dg.sensor(
@@ -20,6 +20,7 @@ from camcount_pipelines.resources import TimescaleResource
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Opens, deduplicates and resolves ops.alerts from stream health and platform events.",
 )
+@skip_while_database_unavailable
 def alerts_sensor(
     context: dg.SensorEvaluationContext, timescale: TimescaleResource, alert_rules: rules.AlertRules
 ) -> dg.SensorResult | dg.SkipReason:

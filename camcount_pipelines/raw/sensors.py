@@ -9,7 +9,7 @@ from psycopg import sql
 
 from camcount.db.schema import RAW_TABLE_NAMES
 from camcount_pipelines.raw.assets import raw_key
-from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.resources import TimescaleResource, skip_while_database_unavailable
 from camcount_pipelines.watermark import high_watermark
 
 # float8: extract() yields numeric, which arrives as Decimal, a type Dagster metadata refuses.
@@ -25,6 +25,7 @@ _NEW_ROWS = sql.SQL(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Records an observation per raw table: rows added, newest timestamp, lag.",
 )
+@skip_while_database_unavailable
 def raw_observation_sensor(
     context: dg.SensorEvaluationContext, timescale: TimescaleResource
 ) -> dg.SensorResult | dg.SkipReason:
@@ -60,6 +61,7 @@ def raw_observation_sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Follows raw.platform_events: logs warnings and errors, observes counts per kind.",
 )
+@skip_while_database_unavailable
 def platform_events_sensor(
     context: dg.SensorEvaluationContext, timescale: TimescaleResource
 ) -> dg.SensorResult | dg.SkipReason:

@@ -25,7 +25,7 @@ from psycopg import sql
 
 from camcount_pipelines.alerts import rules
 from camcount_pipelines.partitions import DAILY, HOURLY, hourly_window
-from camcount_pipelines.resources import TimescaleResource
+from camcount_pipelines.resources import TimescaleResource, skip_while_database_unavailable
 from camcount_pipelines.retries import RUN_RETRY_TAGS
 from camcount_pipelines.rollups import compute
 from camcount_pipelines.rollups.assets import calendar_rollups, daily_rollups, hourly_rollups, rollup_key
@@ -104,6 +104,7 @@ def partition_key(hour: datetime) -> str:
     description="Rolls up exactly the UTC hours that newly ingested raw rows touched; alerts on rows no "
     "hourly partition holds.",
 )
+@skip_while_database_unavailable
 def ingest_sensor(context: dg.SensorEvaluationContext, timescale: TimescaleResource) -> dg.SensorResult:
     cursor = int(context.cursor or 0)
     with timescale.connection() as conn:
@@ -128,6 +129,7 @@ def ingest_sensor(context: dg.SensorEvaluationContext, timescale: TimescaleResou
     description="Re-requests hours holding rows their rollup missed, and hours and days whose latest run "
     "failed for good: nothing stays stale because no new rows arrived.",
 )
+@skip_while_database_unavailable
 def repair_sensor(context: dg.SensorEvaluationContext, timescale: TimescaleResource) -> dg.SensorResult:
     settled = datetime.now(UTC) - REPAIR_AFTER
     with timescale.connection() as conn:
