@@ -107,7 +107,7 @@ def settings() -> list[Setting]:
         Setting("yolov8s (test-only), whole frame", region="off", detector=DetectorConfig(tiles="off", **yolo),
                 crossings=False),
         Setting("yolov8s (test-only), region + auto tiles", detector=DetectorConfig(**yolo), crossings=False),
-        Setting("yolov8s (test-only), region + 2x2 at 416", detector=DetectorConfig(tiles="2x2", imgsz=416, **yolo),
+        Setting("yolov8s (test-only), 2x2 tiles at 320", detector=DetectorConfig(tiles="2x2", imgsz=320, **yolo),
                 crossings=False),
     ]
 
