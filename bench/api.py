@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 
 import httpx
 import numpy as np
+import psutil
 import psycopg
 
 from bench.common import REPO, RssSampler, bench_database, print_table, start_worker, stop_worker
@@ -231,6 +232,7 @@ class Window:
     end_seq: int = 0  # committed by the end of the load: the clients must have all up to it
     queries: int = 0
     rss_mb: float = 0.0
+    cpu_s: float = 0.0  # the API's CPU time during the load
 
 
 def loaded_window(url: str, workdir: Path, ids: list[str]) -> Window:
@@ -245,9 +247,11 @@ def loaded_window(url: str, workdir: Path, ids: list[str]) -> Window:
         rss.start()
         start_seq = high_watermark(url)
         queries = httpx.get(f"{api}/api/v1/healthz").json()["database_queries"]
+        cpu_s = sum(psutil.Process(server.pid).cpu_times()[:2])
         transactions_before, start = transactions(url), time.time()
         load, end_seq = asyncio.run(run_load(port, ids, start_seq, WINDOW_S, lambda: high_watermark(url)))
         end = start + load.sending_s
+        cpu_s = sum(psutil.Process(server.pid).cpu_times()[:2]) - cpu_s
         transactions_per_s = (transactions(url) - transactions_before) / (time.time() - start)
         queries = httpx.get(f"{api}/api/v1/healthz").json()["database_queries"] - queries
         rss.stop()
@@ -255,7 +259,7 @@ def loaded_window(url: str, workdir: Path, ids: list[str]) -> Window:
         server.terminate()
         server.wait(30)
     return Window(True, start, end, transactions_per_s, load, start_seq, end_seq, queries,
-                  max(mb for _, mb in rss.samples))
+                  max(mb for _, mb in rss.samples), cpu_s)
 
 
 def quiet_window(url: str) -> Window:
@@ -308,7 +312,8 @@ def report(url: str, ids: list[str], windows: list[Window]) -> list[tuple[str, s
          f"target <= 10; {queries_per_s:.1f} queries/s (all of the API's) for {rate:.0f} answered req/s"),
         ("DB transactions/s with the API loaded, above without", f"{tx[True] - tx[False]:.1f}",
          f"the server's count (pg_stat_database): {tx[True]:.1f} vs {tx[False]:.1f}, worker included"),
-        ("API RSS (peak)", f"{max(w.rss_mb for w in loaded):.0f} MB", "`camcount serve` under this load"),
+        ("API RSS (peak)", f"{max(w.rss_mb for w in loaded):.0f} MB",
+         f"`camcount serve` under this load, using {sum(w.cpu_s for w in loaded) / seconds:.2f} cores"),
         ("SSE clients with every crossing, in order, once", f"{complete}/{len(clients)}",
          f"{statistics.fmean(len(c.seqs) for _, c in clients):.0f} crossings each on average"),
         ("SSE delivery p50 / p99 (capture -> client)",
