@@ -24,7 +24,7 @@ from collections.abc import Callable
 from bench.common import print_table
 
 MODULES = ["worker_throughput", "ingest", "latency", "accuracy", "accuracy_teacher", "yolo_peer", "rollups",
-           "freshness", "load", "fleet"]
+           "freshness", "load", "api", "fleet"]
 ARGUMENTS: dict[str, Callable[[], dict[str, float]]] = {
     "load": lambda: {"minutes": float(os.environ.get("BENCH_LOAD_MINUTES", "2"))},
 }
