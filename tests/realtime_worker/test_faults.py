@@ -36,6 +36,20 @@ def wait_for_rows(db: psycopg.Connection, camera_id: str, timeout_s: float = 30)
         time.sleep(0.5)
 
 
+def start_live_workers(
+    cameras: tuple[str, ...], clip: Path, home: Path, url: str, workdir: Path
+) -> list[subprocess.Popen]:
+    """One worker per camera, all on one home, playing `clip` at its own rate; returns once each wrote."""
+    workers = [
+        start_worker(write_config(workdir / f"{cam}.yaml", [camera(cam, clip, playback="native")]), home, url)
+        for cam in cameras
+    ]
+    with psycopg.connect(url, autocommit=True) as db:
+        for cam in cameras:
+            wait_for_rows(db, cam)
+    return workers
+
+
 def test_sigkill_then_restart_leaves_no_duplicates(
     database_url: str, db: psycopg.Connection, short_clip: Path, short_reference: Counter, tmp_path: Path,
     camera_id: str,
@@ -65,13 +79,7 @@ def test_two_workers_on_one_home_ride_out_a_database_outage(
     url = scratch_cluster.recreate_database("outage")
     migrate(url)
     home, cameras = tmp_path / "home", (f"{camera_id}-a", f"{camera_id}-b")
-    workers = [
-        start_worker(write_config(tmp_path / f"{cam}.yaml", [camera(cam, short_clip, playback="native")]), home, url)
-        for cam in cameras
-    ]
-    with psycopg.connect(url, autocommit=True) as db:
-        for cam in cameras:
-            wait_for_rows(db, cam)
+    workers = start_live_workers(cameras, short_clip, home, url, tmp_path)
     scratch_cluster.stop()
     try:
         time.sleep(20)

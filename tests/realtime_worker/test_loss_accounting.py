@@ -25,7 +25,7 @@ from camcount.db.migrate import migrate
 from camcount.db.schema import RAW_TABLES
 from camcount.errors import ExitCode
 from realtime_worker.sink.spool import worker_spool_dir
-from tests.realtime_worker.test_faults import start_worker, wait_for_rows
+from tests.realtime_worker.test_faults import start_live_workers, start_worker
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -113,13 +113,7 @@ def test_every_row_is_in_the_database_dead_lettered_or_quarantined(
         db.execute(f"ALTER TABLE raw.crossing_events ADD CONSTRAINT poison CHECK (event_id <> '{poison}')")
 
     home = tmp_path / "home"
-    workers = [
-        start_worker(write_config(tmp_path / f"{cam}.yaml", [camera(cam, short_clip, playback="native")]), home, url)
-        for cam in cameras
-    ]
-    with psycopg.connect(url, autocommit=True) as db:
-        for cam in cameras:
-            wait_for_rows(db, cam)
+    workers = start_live_workers(cameras, short_clip, home, url, tmp_path)
     kill_server(scratch_cluster)
     try:
         victim = wait_for_counted_segment(worker_spool_dir(home / "spool", [cameras[0]]))
