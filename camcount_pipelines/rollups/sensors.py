@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import psycopg
+from dagster._core.storage.tags import PARTITION_NAME_TAG
 from psycopg import sql
 
 from camcount_pipelines.alerts import rules
@@ -112,10 +113,11 @@ def ingest_sensor(context: dg.SensorEvaluationContext, timescale: TimescaleResou
         outside = rules.rows_outside_partitions(conn, HOURLY_SOURCES.values(), *hourly_window())
         changes = rules.apply(conn, outside, {rules.ROWS_OUTSIDE_PARTITIONS: {rules.PLATFORM}})
     rules.notify(changes)
+    waiting = _queued_hours(context.instance)  # looked up after the scan: see _queued_hours
     requests = []
     for hour in touched.hours:
         key = partition_key(hour)
-        if HOURLY.has_partition_key(key):
+        if HOURLY.has_partition_key(key) and key not in waiting:
             requests.append(dg.RunRequest(run_key=f"{key}@{touched.watermark}", partition_key=key))
     for firing in outside:
         context.log.warning(firing.message)
@@ -144,6 +146,15 @@ def repair_sensor(context: dg.SensorEvaluationContext, timescale: TimescaleResou
         requests += _failed_partition_requests(context.instance, job.name, partitions, assets, keys, settled)
     unique = {request.run_key: request for request in requests}  # a failed, stale hour: one run
     return dg.SensorResult(run_requests=list(unique.values()))
+
+
+def _queued_hours(instance: dg.DagsterInstance) -> set[str]:
+    """Hours with an hourly rollup run that has not started: it takes the watermark when it starts,
+    after this tick's scan, so it rolls up the rows just seen too. A run per tick would only queue
+    up behind it (seconds each on 2 cores) and push the marts past their freshness budget."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=hourly_rollups_job.name,
+                                           statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED]))
+    return {run.tags[PARTITION_NAME_TAG] for run in runs if PARTITION_NAME_TAG in run.tags}
 
 
 def _stale_hour_requests(instance: dg.DagsterInstance, stale: list[tuple[datetime, int]]) -> list[dg.RunRequest]:

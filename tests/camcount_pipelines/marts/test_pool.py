@@ -30,7 +30,9 @@ def test_two_marts_runs_submitted_together_run_one_after_the_other(dagster_home:
     config = yaml.safe_load((dagster_home / "dagster.yaml").read_text())
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump({**config, **THREAD_LAUNCHER}))
     with dg.DagsterInstance.get() as instance, daemon_workspace(instance) as workspace:
-        ensure_pools(instance)  # as the demo prepares its instance
+        ensure_pools(instance)  # as the demo prepares its instance,
+        ensure_pools(instance)  # each time it starts
+        assert instance.event_log_storage.get_concurrency_info("dbt").slot_count == 1
         params = {"executionParams": {"selector": {
             "repositoryLocationName": "camcount", "repositoryName": "__repository__", "pipelineName": "__ASSET_JOB",
             "assetSelection": [{"path": MODEL}]}, "mode": "default"}}

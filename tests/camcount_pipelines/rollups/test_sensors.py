@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import psycopg
+from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from bench.harness.realistic_data import insert_realistic_crossings
 from camcount_pipelines.resources import TimescaleResource
@@ -159,3 +160,22 @@ def test_rows_outside_the_partitions_open_an_alert_and_stay_stale(
     _tick(instance, result.cursor)
     assert _alert(conn) == []
     assert [(hook["state"], hook["rule"]) for hook in webhook][-1] == ("resolved", "rows_outside_partitions")
+
+
+def test_an_hour_with_a_run_still_queued_gets_no_second_one(
+    conn: psycopg.Connection, camera_id: str, instance: dg.DagsterInstance
+) -> None:
+    """Live cameras touch the running hour every tick: one queued run covers them all, since it
+    takes the watermark when it starts (a run per tick piled up behind it, delaying the marts)."""
+    queued, free = datetime(2024, 1, 29, 5, tzinfo=UTC), datetime(2024, 1, 29, 6, tzinfo=UTC)
+    instance.add_run(dg.DagsterRun(job_name="hourly_rollups_job", status=dg.DagsterRunStatus.NOT_STARTED,
+                                   tags={PARTITION_NAME_TAG: partition_key(queued)}))
+    cursor = str(high_watermark(conn))
+    for hour in (queued, free):
+        conn.execute(
+            """INSERT INTO raw.crossing_events (time, event_id, camera_id, line_id, track_run_id, track_id,
+                                                direction, class_name, confidence)
+               VALUES (%s, %s, %s, 'door', 'run', 1, 'in', 'person', 0.9)""",
+            (hour + timedelta(minutes=5), uuid.uuid4(), camera_id))
+    conn.commit()
+    assert [r.partition_key for r in _tick(instance, cursor).run_requests] == [partition_key(free)]
