@@ -14,11 +14,13 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bench.harness.net import free_port
 from bench.harness.worker_configs import camera, write_config
 from camcount.db.cluster import Cluster
 from camcount.db.migrate import migrate
@@ -87,12 +89,21 @@ def kill_server(cluster: Cluster) -> None:
         time.sleep(0.1)
 
 
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of this test's own: it is killed with SIGKILL, and no other test may see the aftermath."""
+    cluster = Cluster(root=tmp_path / "db", port=free_port())
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 def test_every_row_is_in_the_database_dead_lettered_or_quarantined(
-    scratch_cluster: Cluster, short_clip: Path, tmp_path: Path, camera_id: str
+    own_cluster: Cluster, short_clip: Path, tmp_path: Path, camera_id: str
 ) -> None:
     cameras = (f"{camera_id}-a", f"{camera_id}-b")
     # What each camera produces, from a clean run of the same files (same ids) in a database of its own.
-    reference_url = scratch_cluster.recreate_database("loss_reference")
+    reference_url = own_cluster.recreate_database("loss_reference")
     migrate(reference_url)
     for cam in cameras:
         clean = start_worker(write_config(tmp_path / f"ref-{cam}.yaml", [camera(cam, short_clip)]),
@@ -102,7 +113,7 @@ def test_every_row_is_in_the_database_dead_lettered_or_quarantined(
     produced = rows_in_database(reference_url, cameras)
     assert all(produced[(cam, "crossing_events")] > 2 for cam in cameras)
 
-    url = scratch_cluster.recreate_database("loss")
+    url = own_cluster.recreate_database("loss")
     migrate(url)
     with psycopg.connect(reference_url, autocommit=True) as db:  # the poison: one crossing in the middle
         poison = db.execute(
@@ -114,13 +125,13 @@ def test_every_row_is_in_the_database_dead_lettered_or_quarantined(
 
     home = tmp_path / "home"
     workers = start_live_workers(cameras, short_clip, home, url, tmp_path)
-    kill_server(scratch_cluster)
+    kill_server(own_cluster)
     try:
         victim = wait_for_counted_segment(worker_spool_dir(home / "spool", [cameras[0]]))
         victim.write_text('{"garbage": tru' + victim.read_text())  # its header no longer parses
         time.sleep(3)
     finally:
-        scratch_cluster.start()
+        own_cluster.start()
 
     outputs = []
     for worker in workers:
