@@ -89,7 +89,7 @@ def _materialize(home: Path) -> None:
         warnings.filterwarnings("ignore", category=category)  # API-status notes for developers, not users
     from camcount_pipelines.alerts.rules import rows_outside_partitions
     from camcount_pipelines.definitions import defs
-    from camcount_pipelines.instance import ensure_dagster_home, ensure_pools
+    from camcount_pipelines.instance import ensure_dagster_home, ensure_pools, fail_orphaned_runs
     from camcount_pipelines.marts.dbt import camcount_dbt_assets, dbt_resource, generate_docs
     from camcount_pipelines.partitions import DAILY, HOURLY, MONTHLY, WEEKLY, hourly_window
     from camcount_pipelines.rollups.compute import HOURLY_SOURCES
@@ -126,6 +126,8 @@ def _materialize(home: Path) -> None:
     with (log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log),
           dg.DagsterInstance.get() as instance):
         ensure_pools(instance)  # before `dagster dev` queues its first dbt runs
+        if orphaned := fail_orphaned_runs(instance):  # no Dagster process of this demo runs yet
+            terminal.print(f"{len(orphaned)} run(s) the last demo left unfinished: marked failed, to be retried")
         for job, partitions, keys in (("hourly_rollups_job", HOURLY, hours), ("daily_rollups_job", DAILY, days),
                                       ("weekly_rollups_job", WEEKLY, weeks), ("monthly_rollups_job", MONTHLY, months)):
             for key in filter(partitions.has_partition_key, keys):

@@ -40,6 +40,9 @@ def instance_config() -> dict:
         "telemetry": {"enabled": False},
         # Runs whose process died; failed steps retry in their run, with backoff (camcount_pipelines.retries).
         "run_retries": {"enabled": True, "max_retries": 0, "retry_on_asset_or_op_failure": False},
+        # A run launched but never started (its process failed to come up) fails after 3 minutes,
+        # so it stops holding a run slot; run retries then redo it.
+        "run_monitoring": {"enabled": True, "start_timeout_seconds": 180, "max_resume_run_attempts": 0},
         "sensors": {"use_threads": True, "num_workers": 2},
         "schedules": {"use_threads": True, "num_workers": 1},
     }
@@ -52,6 +55,19 @@ def ensure_pools(instance: DagsterInstance) -> None:
     storage = instance.event_log_storage
     for pool in set(POOLS) - set(storage.get_concurrency_keys()):
         storage.initialize_concurrency_limit_to_default(pool)
+
+
+def fail_orphaned_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed the runs a stopped session left in progress (Ctrl-C ends the processes running
+    them, which then never report), so they stop holding run slots and pools, and run retries redo
+    them. Only where every Dagster process of the instance starts after this call: the demo."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    orphaned = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+                                                      DagsterRunStatus.CANCELING]))
+    for run in orphaned:
+        instance.report_run_failed(run, "its process ended with the Dagster session that ran it")
+    return [run.run_id for run in orphaned]
 
 
 def ensure_dagster_home(home: Path) -> Path:

@@ -4,13 +4,15 @@ retries its steps, and their runs are retried by the daemon when their process d
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from camcount_pipelines.definitions import defs
-from camcount_pipelines.instance import instance_config
+from camcount_pipelines.instance import fail_orphaned_runs, instance_config
 from camcount_pipelines.retries import MAX_RETRIES, RUN_RETRY_TAGS, STEP_RETRY
 from camcount_pipelines.rollups import compute
 from camcount_pipelines.rollups.sensors import partition_key
@@ -48,3 +50,15 @@ def test_rollup_mart_and_report_runs_retry() -> None:
     for sensor in ("marts_automation_sensor", "calendar_rollups_sensor"):
         assert RUN_RETRY_TAGS.items() <= defs.get_sensor_def(sensor).run_tags.items()
     assert instance_config()["run_retries"]["enabled"] and MAX_RETRIES == 2
+
+
+def test_a_run_a_stopped_demo_left_started_is_failed_and_retried(dagster_home: Path) -> None:
+    """Ctrl-C ends `dagster dev` and the run processes with it: their runs stayed STARTED, holding
+    both run slots, and the next demo's queue never moved."""
+    with dg.DagsterInstance.get() as instance:
+        run = instance.add_run(dg.DagsterRun(job_name="hourly_rollups_job", status=dg.DagsterRunStatus.STARTED,
+                                             tags=RUN_RETRY_TAGS))
+        assert fail_orphaned_runs(instance) == [run.run_id]
+        left = instance.get_run_by_id(run.run_id)
+        assert left.status == dg.DagsterRunStatus.FAILURE and left.tags[WILL_RETRY_TAG] == "true"
+        assert fail_orphaned_runs(instance) == []
