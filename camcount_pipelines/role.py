@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import psycopg
+from psycopg import sql
 
 from camcount.db import connect as connect_to
 from camcount.db.dsn import database_url, role_url
@@ -32,7 +33,7 @@ def connect(*, autocommit: bool = False) -> psycopg.Connection:
     """A connection acting as camcount_pipelines (SET ROLE: a no-op for that login, and for the
     migrating role, a member since migration 0050, it drops every right the role lacks)."""
     conn = connect_to(pipelines_database_url(), autocommit=autocommit)
-    conn.execute(f"SET ROLE {PIPELINES_ROLE}")
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PIPELINES_ROLE)))
     if not autocommit:
         conn.commit()  # a SET inside a transaction that rolls back would be undone
     return conn
