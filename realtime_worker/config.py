@@ -231,6 +231,23 @@ class HealthConfig(_Model):
     interval_s: float = Field(10.0, gt=0)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(9464, ge=0, le=65535)  # None: no /metrics endpoint
+    # Write $CAMCOUNT_HOME/snapshots/<camera>.jpg (lines, zones, boxes drawn) this often; None: never.
+    snapshot_interval_s: float | None = Field(None, gt=0)
+
+
+class MqttConfig(_Model):
+    """Optional MQTT publishing (realtime_worker/mqtt.py); the database stays the record."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(1883, ge=1, le=65535)
+    topic_prefix: str = Field("camcount", min_length=1, pattern=r"^[^+#]+$")
+    client_id: str | None = None  # also names the availability topic; default: host name + cameras
+    username: str | None = None
+    password: str | None = None  # only as ${ENV_VAR}: checked before substitution
+    qos: Literal[0, 1, 2] = 1
+    keepalive_s: int = Field(30, ge=5)
+    reconnect_max_s: float = Field(30.0, ge=1)
+    connect_timeout_s: float = Field(2.0, ge=0)  # at start only: how long to wait for the first connection
 
 
 class SourceRetryConfig(_Model):
@@ -249,6 +266,7 @@ class WorkerConfig(_Model):
     sink: SinkConfig = SinkConfig()
     health: HealthConfig = HealthConfig()
     sources: SourceRetryConfig = SourceRetryConfig()
+    mqtt: MqttConfig | None = None  # None: no MQTT
 
     @field_validator("detector")
     @classmethod
@@ -302,6 +320,10 @@ def read_document(path: Path) -> dict[str, Any]:
 
 def substitute_env(document: dict[str, Any], where: Path | str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """`document` with every `${VAR}` replaced from `env`; a missing variable is a ConfigError."""
+    mqtt = document.get("mqtt")
+    password = mqtt.get("password") if isinstance(mqtt, dict) else None
+    if password is not None and not (isinstance(password, str) and _ENV_REF.fullmatch(password)):
+        raise ConfigError(f"{where}: mqtt.password: give it as ${{VAR}} from the environment, never in the file")
     return _substitute_env(document, Path(where), (), env)
 
 

@@ -47,6 +47,10 @@ class WorkerMetrics:
                                   "plus spooled (stream_health.sink_backlog)", registry=self.registry)
         self.clock_skew = Gauge("camcount_clock_skew_seconds", "Last live frame's stamp minus the database's clock "
                                 "(alarm beyond 300 s either way)", ["camera"], registry=self.registry)
+        self.mqtt_published = Counter("camcount_mqtt_published_messages", "MQTT messages the broker acknowledged",
+                                      registry=self.registry)
+        self.mqtt_dropped = Counter("camcount_mqtt_dropped_messages", "MQTT messages dropped (broker unreachable "
+                                    "or queue full); the database still has every row", registry=self.registry)
         self._server = None
 
     def serve(self, host: str, port: int) -> int:

@@ -31,6 +31,7 @@ from realtime_worker.count import CountUpdate
 from realtime_worker.detect import PER_CAMERA_BACKENDS, Detector
 from realtime_worker.detect.tiling import TilePlan, run_tiled
 from realtime_worker.metrics import WorkerMetrics
+from realtime_worker.mqtt import MqttPublisher
 from realtime_worker.registry import register_cameras
 from realtime_worker.sink import EventSink, SinkStats
 from realtime_worker.sink.rows import (
@@ -42,6 +43,7 @@ from realtime_worker.sink.rows import (
     zone_event_row,
 )
 from realtime_worker.sink.spool import worker_spool_dir
+from realtime_worker.snapshots import SnapshotWriter
 from realtime_worker.types import Frame, PlatformEvent, Severity
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,10 @@ class Worker:
         self._events: list[TableRow] = []  # platform events raised on capture threads
         self._events_lock = threading.Lock()
         self._shared_detector: Detector | None = None  # every camera's, unless the backend is per camera
+        self.mqtt = (MqttPublisher(config.mqtt, config, [camera.id for camera in self.cameras_config], self.metrics)
+                     if config.mqtt is not None else None)  # optional, best effort: the database is the record
+        self.snapshots = (SnapshotWriter(home / "snapshots", config.health.snapshot_interval_s)
+                          if config.health.snapshot_interval_s is not None else None)
 
     def _build_sink(self) -> EventSink:
         """The sink, spooling into the directory of this worker's set of cameras (`worker_spool_dir`)."""
@@ -106,6 +112,8 @@ class Worker:
         if self.config.health.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.health.metrics_host, self.config.health.metrics_port)
         self.sink.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
         self._on_platform_event(self._started())
         if self.config.detector.backend not in PER_CAMERA_BACKENDS:
             self._shared_detector = build_detector(self.config.detector)
@@ -132,6 +140,8 @@ class Worker:
         self._on_platform_event(stopped)
         self._drain_events()
         self.sink.close()
+        if self.mqtt is not None:
+            self.mqtt.close()
         self.metrics.stop()
 
     # -- the loop ----------------------------------------------------------------------------
@@ -180,8 +190,10 @@ class Worker:
             inference_ms = (time.perf_counter() - started) * 1000
             for size in run.calls:
                 self.summary.detector_batches[size] += 1
-            for (camera, frame), dets in zip(group, run.detections, strict=True):
+            for (camera, frame), dets, plan in zip(group, run.detections, plans, strict=True):
                 self._track_and_count(camera, frame, dets, inference_ms)
+                if self.snapshots is not None:  # draws and writes only on the due frame
+                    self.snapshots.maybe_write(camera.config, frame, dets, plan)
 
     def _plan(self, camera: CameraPipeline, frame: Frame) -> TilePlan:
         plan = camera.tiling.plan(frame.image)  # ConfigError at the first frame if the region does not fit
@@ -205,6 +217,9 @@ class Worker:
         rows += [zone_event_row(event, run_id) for event in update.zone_events]
         rows += [occupancy_row(sample) for sample in update.occupancy]
         self.sink.put(rows)
+        if self.mqtt is not None:  # the same rows, hence the same event ids; never waits on the broker
+            self.mqtt.publish_rows(rows)
+            self.mqtt.publish_occupancy(update.occupancy)
         for event in update.crossings:
             key = (event.camera_id, event.line_id, str(event.direction), event.class_name)
             self.summary.crossings[key] += 1

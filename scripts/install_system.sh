@@ -3,11 +3,12 @@
 # (to let the unprivileged cluster user traverse the checkout), and GStreamer's RTSP server with
 # Python GI bindings (a real RTSP server for stream tests and `camcount demo --rtsp`), chromium (the
 # live page's browser test, driven by Playwright), npm (bundles the page's JavaScript at set-up) and
-# kubectl (renders the Kubernetes manifests in tests/deploy).
+# kubectl (renders the Kubernetes manifests in tests/deploy), and mosquitto (the MQTT broker the worker's
+# MQTT tests start on a free port; installing it starts no service here).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 PACKAGES=(postgresql postgresql-contrib acl python3-gi gir1.2-gst-rtsp-server-1.0
-  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium)
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium mosquitto)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
