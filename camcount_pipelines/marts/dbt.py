@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import dbt.version
-from dagster import AssetExecutionContext, AssetKey, AutomationCondition
+from dagster import AssetExecutionContext, AssetKey, AutomationCondition, Config
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -116,6 +116,15 @@ def _manifest_path() -> Path:
     return DBT_PROJECT.manifest_path
 
 
+class MartsBuildConfig(Config):
+    """Run config of a marts build (the launchpad's `ops: camcount_dbt_assets: config:`)."""
+
+    full_refresh: bool = False
+    """Rebuild the selected incremental marts from scratch and drop and re-create the selected
+    views with everything built on them: needed once after a model changed its columns
+    (dbt_project/macros/view_in_place.sql)."""
+
+
 @dbt_assets(
     manifest=_manifest_path(),
     project=DBT_PROJECT,
@@ -123,7 +132,8 @@ def _manifest_path() -> Path:
     pool=DBT_POOL,  # one dbt build at a time, whoever requests it: automation sensor, backfill, UI
     retry_policy=STEP_RETRY,
 )
-def camcount_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def camcount_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, config: MartsBuildConfig) -> Iterator[Any]:
     """`dbt build` of the selected models and seeds with their tests, which report as asset checks."""
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     with scratch_target() as target:
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        yield from dbt.cli(args, context=context, target_path=target).stream()

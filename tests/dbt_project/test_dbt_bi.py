@@ -55,10 +55,11 @@ def test_bi_role_cannot_read_anything_else(bi_conn: psycopg.Connection, marts_co
 @pytest.mark.parametrize(
     "statement",
     [
-        "insert into marts.dim_sites (site_id) values ('x')",
+        "insert into marts.fct_crossings_daily (camera_id) values ('x')",
         "update marts.fct_site_daily_kpis set total_in = 0",
         "delete from marts.fct_crossings_hourly",
-        "truncate marts.dim_cameras",
+        "truncate marts.fct_occupancy_hourly",
+        "drop view marts.dim_cameras",
         "insert into raw.crossing_events (time) values (now())",
         "create table marts.bi_scratch (x int)",
         "create table public.bi_scratch (x int)",
