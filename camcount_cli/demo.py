@@ -36,10 +36,10 @@ from camcount.db.migrate import migrate
 from camcount.db.roles import PIPELINES_PASSWORD_ENV, PIPELINES_ROLE
 from camcount.redact import redact_dsn
 from camcount.settings import camcount_home
-from camcount_cli.processes import stop_group
+from camcount_cli.processes import Supervised, stop_group
 from camcount_pipelines.role import pipelines_database_url
 from realtime_worker.cli import print_summary
-from realtime_worker.config import load_config
+from realtime_worker.config import read_document, substitute_env, validate_document
 from realtime_worker.runner import run_worker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def demo(no_ui: bool) -> None:
     console.print(f"{database_url()}: {'applied ' + ', '.join(applied) if applied else 'schema up to date'}")
 
     console.rule("2. worker over the sample clip")
-    config = load_config(DEMO_CONFIG)
+    config = validate_document(substitute_env(_demo_document(), DEMO_CONFIG), DEMO_CONFIG, DEMO_CONFIG.parent)
     summary = run_worker(config, database_url=database_url(), home=home, camera_ids=None, stop=threading.Event())
     print_summary(summary, [(camera.id, line.id) for camera in config.cameras for line in camera.lines])
 
@@ -77,6 +77,15 @@ def demo(no_ui: bool) -> None:
         return
     console.rule("5. live cameras + Dagster UI")
     _serve_ui_with_live_cameras(home)
+
+
+def _demo_document() -> dict:
+    """The demo's worker config as YAML data, its /metrics on CAMCOUNT_METRICS_PORT when set (both
+    the clip's worker and the live one: a demo beside another worker must not collide)."""
+    document = read_document(DEMO_CONFIG)
+    if os.environ.get("CAMCOUNT_METRICS_PORT"):
+        document.setdefault("health", {})["metrics_port"] = int(os.environ["CAMCOUNT_METRICS_PORT"])
+    return document
 
 
 def _materialize(home: Path) -> None:
@@ -152,42 +161,45 @@ def _serve_ui_with_live_cameras(home: Path) -> None:
     sensors roll the new data up and keep the marts fresh. Ctrl-C stops everything."""
     import yaml
 
-    live = yaml.safe_load(DEMO_CONFIG.read_text())
+    live = _demo_document()
     template = live["cameras"][0]
     clip = (DEMO_CONFIG.parent / template["source"]).resolve()  # the live config lives elsewhere ($CAMCOUNT_HOME)
     live["cameras"] = [
         {**template, "id": f"plaza-live-{n}", "name": f"Plaza live {n}", "source": str(clip), "playback": "native",
          "loop": True, "start_at": None} for n in (1, 2)
     ]
-    if os.environ.get("CAMCOUNT_METRICS_PORT"):
-        live.setdefault("health", {})["metrics_port"] = int(os.environ["CAMCOUNT_METRICS_PORT"])
     ui_port, api_port = os.environ.get("CAMCOUNT_UI_PORT", "3000"), os.environ.get("CAMCOUNT_API_PORT", "8080")
     live_config = home / "demo" / "live.yaml"
     live_config.parent.mkdir(parents=True, exist_ok=True)
     live_config.write_text(yaml.safe_dump(live, sort_keys=False))
     env = {**os.environ, "DAGSTER_HOME": str(home / "dagster"), "DAGSTER_DISABLE_TELEMETRY": "1"}
-    worker = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "worker", "run", "--config", str(live_config)],
-                              cwd=REPO, env=env)
+    camcount = str(REPO / ".venv/bin/camcount")
+    worker = Supervised("the live worker", [camcount, "worker", "run", "--config", str(live_config)], _warn,
+                        cwd=REPO, env=env)
     ui = subprocess.Popen([str(REPO / ".venv/bin/dagster"), "dev", "-w", "workspace.yaml", *UI_ADDRESS,
                            "--port", ui_port], cwd=REPO, env=env, start_new_session=True)
-    api = subprocess.Popen([str(REPO / ".venv/bin/camcount"), "serve", "--port", api_port], cwd=REPO, env=env)
+    api = Supervised("the API (camcount serve)", [camcount, "serve", "--port", api_port], _warn, cwd=REPO, env=env)
     console.print(f"Dagster UI: http://127.0.0.1:{ui_port}  (live cameras plaza-live-1/2 streaming; Ctrl-C to stop)")
     console.print(f"Live page and API: http://127.0.0.1:{api_port}  (OpenAPI docs: http://127.0.0.1:{api_port}/docs)")
     # Ctrl-C or SIGTERM end the demo cleanly, even when started from a script that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        ui.wait()
+        while ui.poll() is None:  # the UI's end is the demo's end; the worker and API are restarted
+            worker.check()
+            api.check()
+            time.sleep(1)
+        console.print(f"[red]the Dagster UI (dagster dev) exited with status {ui.returncode}; stopping the demo[/]")
     except KeyboardInterrupt:
         pass
     finally:
-        worker.terminate()  # SIGTERM: the worker flushes its last rows
-        api.terminate()
+        api.terminate(grace_s=10)
         stop_group(ui)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.terminate()
+
+
+def _warn(message: str) -> None:
+    console.print(f"[red]{message}[/]")
 
 
 def _print_database_summary() -> None:
