@@ -5,10 +5,11 @@ sensors read the database this test process points at (CAMCOUNT_DATABASE_URL).""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -70,14 +71,13 @@ def repository(workspace: WorkspaceProcessContext) -> RemoteRepository:
     return repo
 
 
-def tick_sensors(workspace: WorkspaceProcessContext, at: datetime | None = None) -> None:
-    """One loop of the sensor daemon (at wall time `at`): every running sensor due for a tick ticks."""
+def tick_sensors(workspace: WorkspaceProcessContext, at: datetime | None = None,
+                 crash: dict[str, dict[str, signal.Signals]] | None = None) -> None:
+    """One loop of the sensor daemon (at wall time `at`): every running sensor due for a tick ticks.
+    `crash` is Dagster's fault injection: {sensor: {"RUN_CREATED": signal}} kills this process there."""
     logger = logging.getLogger("sensor-daemon")
-    if at is None:
-        list(execute_sensor_iteration(workspace, logger, None, None, {}))
-        return
-    with freeze_time(at):
-        list(execute_sensor_iteration(workspace, logger, None, None, {}))
+    with freeze_time(at) if at is not None else nullcontext():
+        list(execute_sensor_iteration(workspace, logger, None, None, {}, crash))
 
 
 def latest_ticks(workspace: WorkspaceProcessContext) -> dict[str, InstigatorTick]:

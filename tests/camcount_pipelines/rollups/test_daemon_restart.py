@@ -10,10 +10,8 @@ before the first run was created) and then follow on from the stored cursor.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import signal
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,14 +21,10 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, InstigatorType, SensorInstigatorData
 from dagster._core.storage.dagster_run import RunsFilter
 from dagster._core.storage.tags import PARTITION_NAME_TAG
-from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
-from dagster._daemon.sensor import execute_sensor_iteration
+from dagster._core.workspace.context import WorkspaceProcessContext
 
 from bench.harness.realistic_data import insert_realistic_crossings
 from camcount_pipelines.raw.assets import raw_assets
@@ -39,47 +33,27 @@ from camcount_pipelines.rollups.assets import hourly_rollups
 from camcount_pipelines.rollups.jobs import hourly_rollups_job
 from camcount_pipelines.rollups.sensors import ingest_sensor, partition_key
 from camcount_pipelines.watermark import high_watermark
+from tests.camcount_pipelines.daemon import code_location, daemon_workspace, repository, tick_sensors
 
 # The code location the daemon loads: the ingest sensor and its job, nothing that writes elsewhere.
 INGEST_ONLY = dg.Definitions(
     assets=[*raw_assets, *hourly_rollups], jobs=[hourly_rollups_job], sensors=[ingest_sensor],
     resources={"timescale": TimescaleResource()},
 )
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _load_target(location: str) -> InProcessWorkspaceLoadTarget:
-    origin = LoadableTargetOrigin(executable_path=sys.executable, python_file=__file__, attribute="INGEST_ONLY",
-                                  working_directory=str(REPO))
-    return InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(origin, location_name=location))
 
 
 @contextmanager
-def _daemon(location: str) -> Iterator[tuple[dg.DagsterInstance, object]]:
+def _daemon(location: str) -> Iterator[tuple[dg.DagsterInstance, WorkspaceProcessContext]]:
     """A freshly started daemon: a new instance object from DAGSTER_HOME and a new workspace."""
-    with dg.DagsterInstance.get() as instance, create_test_daemon_workspace_context(
-        _load_target(location), instance
-    ) as workspace:
+    target = code_location(module=__name__, attribute="INGEST_ONLY", name=location)
+    with dg.DagsterInstance.get() as instance, daemon_workspace(instance, target) as workspace:
         yield instance, workspace
-
-
-def _iterate(workspace: object, at: datetime, crash_after_first_run: bool = False) -> None:
-    """One loop of the sensor daemon at wall time `at` (the ingest sensor waits 15 s between ticks)."""
-    crash = {"ingest_sensor": {"RUN_CREATED": signal.SIGKILL}} if crash_after_first_run else None
-    with freeze_time(at):
-        list(execute_sensor_iteration(workspace, logging.getLogger("sensor-daemon"), None, None, {}, crash))
 
 
 def _crashing_daemon(location: str, at: datetime) -> None:
     """The daemon process that dies (SIGKILL) right after creating the tick's first run."""
     with _daemon(location) as (_, workspace):
-        _iterate(workspace, at, crash_after_first_run=True)
-
-
-def _ingest_sensor(workspace: object) -> object:
-    [entry] = workspace.create_request_context().get_code_location_entries().values()
-    [repository] = entry.code_location.get_repositories().values()
-    return repository.get_sensor("ingest_sensor")
+        tick_sensors(workspace, at, crash={"ingest_sensor": {"RUN_CREATED": signal.SIGKILL}})
 
 
 def _sensor_runs(instance: dg.DagsterInstance, location: str) -> list[dg.DagsterRun]:
@@ -110,7 +84,7 @@ def test_daemon_killed_mid_tick_misses_and_doubles_no_partition(
     start = datetime.now(UTC)
     with _daemon(location) as (instance, workspace):
         # The sensor has been running: its stored cursor is the current watermark.
-        sensor = _ingest_sensor(workspace)
+        sensor = repository(workspace).get_sensor("ingest_sensor")
         instance.add_instigator_state(InstigatorState(
             sensor.get_remote_origin(), InstigatorType.SENSOR, InstigatorStatus.RUNNING,
             SensorInstigatorData(cursor=str(high_watermark(conn)), min_interval=sensor.min_interval_seconds,
@@ -130,7 +104,7 @@ def test_daemon_killed_mid_tick_misses_and_doubles_no_partition(
                                                    prefix=f"{prefix}b-", scale=0.2, zones=False, health=False)
         with _daemon(location) as (instance, workspace):
             for seconds in (20, 40, 60):  # resume the interrupted tick, then two regular ticks (15 s apart)
-                _iterate(workspace, start + timedelta(seconds=seconds))
+                tick_sensors(workspace, start + timedelta(seconds=seconds))
             requested = Counter(run.tags[PARTITION_NAME_TAG] for run in _sensor_runs(instance, location))
 
             first, second = _touched_hours(conn, before_crash.prefix), _touched_hours(conn, during_outage.prefix)
