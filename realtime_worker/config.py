@@ -184,7 +184,7 @@ class CameraConfig(_Model):
 
 
 class DetectorConfig(_Model):
-    backend: Literal["ssdlite", "ultralytics", "motion"] = "ssdlite"
+    backend: Literal["ssdlite", "ultralytics", "motion", "nanodet"] = "ssdlite"
     weights: str | None = None  # ultralytics: .pt/.onnx/.engine (default yolo11n.pt)
     device: str = "auto"
     classes: list[str] = ["person"]

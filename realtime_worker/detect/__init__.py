@@ -1,7 +1,8 @@
 """Detection stage: frames of many cameras in, one `Detections` per frame out.
 
-Backends: "ssdlite" (bundled, offline, CPU-friendly, people only) and "ultralytics" (any YOLO
-weights, GPU when available; needs the `yolo` extra). Each is imported only when chosen.
+Backends: "ssdlite" (bundled, offline, CPU-friendly, people only), "nanodet" (bundled, offline,
+people only: more recall than ssdlite at a few times its cost) and "ultralytics" (any YOLO weights,
+GPU when available; needs the `yolo` extra). Each is imported only when chosen.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from camcount.errors import ConfigError, DetectorError
 from realtime_worker.detect.base import Detector
 from realtime_worker.detect.tiling import DetectorScale
 
-BACKENDS = ("ssdlite", "ultralytics", "motion")
+BACKENDS = ("ssdlite", "ultralytics", "motion", "nanodet")
 # Backends that learn from the frames they see (a background model): one instance per camera,
 # fed only that camera's frames in order, so they cannot be batched across cameras.
 PER_CAMERA_BACKENDS = frozenset({"motion"})
@@ -26,11 +27,15 @@ def detector_scale(backend: str, imgsz: int) -> DetectorScale:
 
     ssdlite: its graph resizes every image to 300x300 (`ssdlite.INPUT_SIZE`) and finds about 9
     in 10 people 60 px or taller there, half or fewer below 50 px (bench/accuracy_teacher.py).
+    nanodet: letterboxed to 416x416 (`nanodet.INPUT_SIZE`); on the street clip it found as many of
+    the teacher's people from 50 px of that input as of taller ones, about half below.
     ultralytics: letterboxed to `imgsz`; YOLO's stride-8 head finds people from about 24 px.
     motion: background subtraction at the frame's own resolution; tiles would not help.
     """
     if backend == "ssdlite":
         return DetectorScale(input_size=300, min_person_px=60)
+    if backend == "nanodet":
+        return DetectorScale(input_size=416, min_person_px=50)
     if backend == "ultralytics":
         return DetectorScale(input_size=imgsz, min_person_px=24)
     return DetectorScale(input_size=None, min_person_px=0)
@@ -48,18 +53,23 @@ def load_detector(
 ) -> Detector:
     """Build the configured detector.
 
-    ssdlite: `weights` overrides the bundled model; it always detects only "person", and `device`,
-    `imgsz` and `class_aliases` do not apply (onnxruntime picks CUDA itself, the graph is 300x300).
+    ssdlite, nanodet: `weights` overrides the bundled model; they always detect only "person", and
+    `device`, `imgsz` and `class_aliases` do not apply (onnxruntime picks CUDA itself, the input
+    size is the graph's).
     """
+    if backend in ("ssdlite", "nanodet") and set(classes) - {"person"}:
+        raise DetectorError(
+            f"the {backend} backend detects only 'person', not {sorted(set(classes))}: "
+            "fix detector.classes or use detector.backend: ultralytics"
+        )
     if backend == "ssdlite":
         from realtime_worker.detect.ssdlite import SsdliteDetector
 
-        if set(classes) - {"person"}:
-            raise DetectorError(
-                f"the ssdlite backend detects only 'person', not {sorted(set(classes))}: "
-                "fix detector.classes or use detector.backend: ultralytics"
-            )
         return SsdliteDetector(confidence=confidence, model_path=Path(weights) if weights else None)
+    if backend == "nanodet":
+        from realtime_worker.detect.nanodet import NanodetDetector
+
+        return NanodetDetector(confidence=confidence, model_path=Path(weights) if weights else None)
     if backend == "ultralytics":
         from realtime_worker.detect.yolo import YoloDetector
 
