@@ -236,8 +236,14 @@ class Worker:
             message = str(error) if isinstance(error, SourceError) else f"camera {camera.config.id}: {error!r}"
             self.summary.failed_cameras[camera.config.id] = message
             log.error("%s", message)
-        elif not camera.config.capture_clock and camera.last_at:  # a file played to its last frame
+            return
+        if not camera.config.capture_clock and camera.last_at:  # a file played to its last frame
             self._emit(camera, camera.counter.end_of_footage(camera.last_at))
+        # Its silence from now on is no outage: the camera_offline rule leaves finished cameras be.
+        frames = self.summary.frames[camera.config.id]
+        self._on_platform_event(PlatformEvent("source_finished", Severity.INFO,
+                                              f"camera {camera.config.id}: played to its end ({frames} frames)",
+                                              camera_id=camera.config.id, details={"frames": frames}))
 
     def _sample_health(self, camera: CameraPipeline, now: float) -> None:
         sample = camera.health.sample(now, camera.capture.stats(), sink_backlog=self.sink.backlog_rows())

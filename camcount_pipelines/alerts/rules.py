@@ -93,7 +93,11 @@ _LIVENESS = """
                SELECT extract(epoch FROM time - lag(time) OVER (ORDER BY time))::float8 / 60 AS gap
                FROM raw.stream_health h
                WHERE h.camera_id = c.camera_id AND h.time <= %(now)s
-                 AND h.time > %(now)s - %(gap_lookback_min)s * interval '1 minute') g)
+                 AND h.time > %(now)s - %(gap_lookback_min)s * interval '1 minute') g),
+           -- A source that played to its end (a file) after its last sample is done, not offline
+           EXISTS (SELECT 1 FROM raw.platform_events e
+                   WHERE e.camera_id = c.camera_id AND e.kind = 'source_finished' AND e.time <= %(now)s
+                     AND e.time >= last.time - interval '1 minute')
     FROM ops.cameras c
     CROSS JOIN LATERAL (
         SELECT time FROM raw.stream_health h
@@ -137,7 +141,9 @@ def evaluate(conn: psycopg.Connection, rules: AlertRules, now: datetime) -> tupl
                                  f"{camera}: {backlog} rows waiting for the database (in memory and spooled)"))
     liveness = conn.execute(_LIVENESS, params).fetchall()
     evaluated["camera_offline"] = evaluated["data_gap"] = {camera for camera, *_ in liveness}
-    for camera, silent_min, gap_min in liveness:
+    for camera, silent_min, gap_min, finished in liveness:
+        if finished:
+            continue
         if silent_min > rules.offline_after_min:
             firing.append(Firing("camera_offline", camera, "error", silent_min, rules.offline_after_min,
                                  f"{camera}: no health sample for {silent_min:.1f} min"))

@@ -39,6 +39,10 @@ def test_a_run_records_its_start_and_its_clean_end_with_totals(
     assert stopped["crossings"] == sum(summary.crossings.values())
     assert stopped["zone_entries"] == sum(summary.zone_entries.values())
     assert f"{stopped['frames']} frames" in end_message
+    # The file's end is recorded for its camera: the camera_offline alert rule leaves it be.
+    finished = db.execute("SELECT severity, details FROM raw.platform_events WHERE kind = 'source_finished' "
+                          "AND camera_id = %s", (camera_id,)).fetchall()
+    assert finished == [("info", {"frames": 100})]
 
 
 def test_a_requested_stop_is_clean_and_says_so(

@@ -89,6 +89,23 @@ def test_a_camera_silent_for_five_minutes_is_offline_then_its_gap_shows(
                                                         ("resolved", "camera_offline", camera, "error")]
 
 
+def test_a_file_camera_that_played_to_its_end_is_done_not_offline(alerts_db: psycopg.Connection, camera: str) -> None:
+    """The worker records `source_finished` when a file ends: its silence after that opens nothing,
+    and an offline alert opened before the record came in resolves. Samples after it (the camera
+    playing again) make it a camera like any other."""
+    now = datetime(2024, 6, 24, 12, tzinfo=UTC)
+    health(alerts_db, camera, now - timedelta(minutes=20), now - timedelta(minutes=10))
+    assert evaluate(alerts_db, now) == [("opened", "camera_offline", camera, "error")]
+    alerts_db.execute("""INSERT INTO raw.platform_events (time, event_id, kind, severity, message, camera_id)
+                         VALUES (%s, gen_random_uuid(), 'source_finished', 'info', 'played to its end', %s)""",
+                      (now - timedelta(minutes=10), camera))
+    assert evaluate(alerts_db, now) == [("resolved", "camera_offline", camera, "error")]
+    assert evaluate(alerts_db, now + timedelta(hours=1)) == []
+
+    health(alerts_db, camera, now + timedelta(hours=2), now + timedelta(hours=2, minutes=1))  # played again
+    assert evaluate(alerts_db, now + timedelta(hours=2, minutes=10)) == [("opened", "camera_offline", camera, "error")]
+
+
 def test_a_hole_of_over_two_minutes_is_a_data_gap_until_it_leaves_the_hour(
     alerts_db: psycopg.Connection, camera: str
 ) -> None:
