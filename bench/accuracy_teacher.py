@@ -95,7 +95,11 @@ class Setting:
 
 
 def settings() -> list[Setting]:
-    """SSDLite at the tilings that fit 2 cores, and the test-only YOLO with and without tiles."""
+    """SSDLite at the tilings that fit 2 cores, NanoDet, and the test-only YOLO with and without tiles.
+
+    NanoDet has no fixed-grid row: its 416 px input is larger than 2x2 (or 1x2) tiles of either
+    clip's region, which the tiling refuses; `auto` gives it one crop of the region on both.
+    """
     yolo = {"backend": "ultralytics", "weights": str(TEACHER_WEIGHTS), "classes": ["Normal"],
             "class_aliases": {"Normal": "person"}, "confidence": TRUTH_CONF}
     return [
@@ -104,6 +108,9 @@ def settings() -> list[Setting]:
         Setting("ssdlite, region + auto tiles (default)"),
         Setting("ssdlite, region + 2x2", detector=DetectorConfig(tiles="2x2")),
         Setting("ssdlite, region + 2x3", detector=DetectorConfig(tiles="2x3")),
+        Setting("nanodet, whole frame", region="off", detector=DetectorConfig(backend="nanodet", tiles="off")),
+        Setting("nanodet, region only", detector=DetectorConfig(backend="nanodet", tiles="off")),
+        Setting("nanodet, region + auto tiles", detector=DetectorConfig(backend="nanodet")),
         Setting("yolov8s (test-only), whole frame", region="off", detector=DetectorConfig(tiles="off", **yolo),
                 crossings=False),
         Setting("yolov8s (test-only), region + auto tiles", detector=DetectorConfig(**yolo), crossings=False),
