@@ -33,6 +33,12 @@ LOCAL_DAY_FROM_UTC_HOURS = dg.TimeWindowPartitionMapping(
 )
 
 
+# The running week and month hold days that do not exist yet (DAILY ends 2 days ahead). Without
+# this, Dagster's automation submits the week's or month's rollup in a backfill that fails whole
+# ("depends on non-existent partitions"), taking the days' rollups of the same request with it.
+PERIOD_FROM_LOCAL_DAYS = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+
+
 def hourly_window() -> tuple[datetime, datetime]:
     """The instants [start, end) the hourly partitions cover now: a row timed outside (before
     CAMCOUNT_PARTITIONS_START, or past the running hour) cannot be rolled up, yet."""

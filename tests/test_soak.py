@@ -331,6 +331,11 @@ query RunErrors($runId: ID!) {
         ... on MessageEvent { message level } } }
   }
 }"""
+BACKFILLS = """
+{ partitionBackfillsOrError(limit: 1000) {
+    __typename
+    ... on PartitionBackfills { results { id status timestamp error { message } } }
+    ... on PythonError { message } } }"""
 UNFINISHED = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "MANAGED", "CANCELING")
 
 
@@ -357,6 +362,14 @@ def _runs(platform: Platform) -> list[dict]:
         if len(page["results"]) < 500:
             return runs
         cursor = page["results"][-1]["runId"]
+
+
+def _backfills(platform: Platform) -> list[dict]:
+    """The automation's partitioned requests: Dagster submits them as asset backfills, and one
+    that fails launches no run at all (so no failed run shows it)."""
+    page = platform.graphql(BACKFILLS)["partitionBackfillsOrError"]
+    assert page["__typename"] == "PartitionBackfills", page
+    return page["results"]
 
 
 def _tags(run: dict) -> dict[str, str]:
@@ -436,6 +449,7 @@ def test_soak_the_running_platform(platform: Platform, tmp_path: Path, capsys: p
 
     ticks = _sensor_ticks(platform)
     runs = _runs(platform)
+    backfills = _backfills(platform)
     alerts = _alerts(platform, started)
     life = platform.sql(
         """SELECT kind, details FROM raw.platform_events WHERE time >= to_timestamp(%s)
@@ -455,6 +469,8 @@ def test_soak_the_running_platform(platform: Platform, tmp_path: Path, capsys: p
         (f"daily rollups and marts equal raw: {len(daily['raw'])} day keys" if daily else "daily NOT equal to raw"),
         "sensor ticks: " + "; ".join(f"{name} {dict(Counter(t['status'] for t in sensor_ticks))}"
                                      for name, sensor_ticks in sorted(ticks.items())),
+        "backfills: " + (", ".join(f"{status} {n}" for status, n in Counter(b["status"] for b in backfills).items())
+                         or "none"),
         "runs: " + "; ".join(f"{job} {dict(Counter(r['status'] for r in runs if r['jobName'] == job))}"
                              for job in sorted({r["jobName"] for r in runs})),
         "alerts: " + ("; ".join(f"{rule}/{subject} [{severity}] opened {opened:%H:%M:%S}, "
@@ -467,6 +483,8 @@ def test_soak_the_running_platform(platform: Platform, tmp_path: Path, capsys: p
                 f"{(t['error'] or {}).get('message', '').strip()[:1500]}"
                 for name, sensor_ticks in ticks.items() for t in sensor_ticks if t["status"] == "FAILURE"]
     failures += [_describe_run(platform, run, runs) for run in _unhealed_failures(runs)]
+    failures += [f"backfill {b['id']} {b['status']}: {((b['error'] or {}).get('message') or '').strip()[:1500]}"
+                 for b in backfills if b["status"] in ("FAILED", "FAILING", "CANCELED")]
     if not hourly:
         failures.append(f"hourly rollups/marts differ from raw {fresh_after_s:.0f} s after the last event: "
                         + "; ".join(_differences(_totals(platform, HOURLY))[:12]))

@@ -5,7 +5,14 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from camcount_pipelines.partitions import DAILY, HOURLY, LOCAL_DAY_FROM_UTC_HOURS, MONTHLY, WEEKLY
+from camcount_pipelines.partitions import (
+    DAILY,
+    HOURLY,
+    LOCAL_DAY_FROM_UTC_HOURS,
+    MONTHLY,
+    PERIOD_FROM_LOCAL_DAYS,
+    WEEKLY,
+)
 from camcount_pipelines.raw.assets import raw_key
 from camcount_pipelines.resources import TimescaleResource
 from camcount_pipelines.retries import STEP_RETRY
@@ -83,7 +90,7 @@ def _calendar_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=rollup_key(table),
-        deps=[rollup_key("crossings_daily")],
+        deps=[dg.AssetDep(rollup_key("crossings_daily"), partition_mapping=PERIOD_FROM_LOCAL_DAYS)],
         partitions_def=WEEKLY if unit == "week" else MONTHLY,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name="rollups",
