@@ -1,10 +1,13 @@
 """Rollup assets: hourly from raw (UTC hours), daily from hourly (each site's local day), weekly
 and monthly from daily. Thin: the SQL lives in camcount_pipelines.rollups.compute."""
 
+import os
 from datetime import date, timedelta
 
 import dagster as dg
+from dagster._utils.schedules import is_valid_cron_string
 
+from camcount.errors import ConfigError
 from camcount_pipelines.partitions import (
     DAILY,
     HOURLY,
@@ -23,12 +26,22 @@ from camcount_pipelines.rollups.checks import rollup_matches_raw
 # updated for 2 hours means the sensor or the cameras stopped: the daemon marks it FAIL in the UI.
 HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
 
+
+def calendar_cron() -> str:
+    """How often days, weeks and months catch up with their inputs: every 5 minutes, or
+    `$CAMCOUNT_CALENDAR_ROLLUP_CRON` (fewer runs on a big fleet; every minute in the soak test)."""
+    cron = os.environ.get("CAMCOUNT_CALENDAR_ROLLUP_CRON") or "*/5 * * * *"
+    if not is_valid_cron_string(cron):
+        raise ConfigError(f"CAMCOUNT_CALENDAR_ROLLUP_CRON={cron!r} is not a cron schedule, e.g. '*/5 * * * *'")
+    return cron
+
+
 # Days, weeks and months follow their inputs (calendar_rollups_sensor): a period whose input
-# partitions changed is recomputed at the next 5-minute tick, however old it is, so late data
+# partitions changed is recomputed at the next cron tick, however old it is, so late data
 # reaches the local days that the marts read. Unlike eager(), missing inputs do not block.
 CALENDAR_AUTOMATION = (
     dg.AutomationCondition.any_deps_updated().since_last_handled()
-    & dg.AutomationCondition.cron_tick_passed("*/5 * * * *").since_last_handled()
+    & dg.AutomationCondition.cron_tick_passed(calendar_cron()).since_last_handled()
     & ~dg.AutomationCondition.in_progress()
 )
 

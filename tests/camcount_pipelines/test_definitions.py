@@ -8,10 +8,13 @@ from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
+from camcount.errors import ConfigError
 from camcount_pipelines.definitions import defs
 from camcount_pipelines.instance import POSTGRES_URL_ENV, ensure_dagster_home
+from camcount_pipelines.rollups.assets import calendar_cron
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,3 +95,11 @@ def test_the_running_periods_depend_on_no_partition_that_does_not_exist_yet() ->
             if missing := list(mapped.required_but_nonexistent_subset.get_partition_keys()):
                 offenders.append(f"{key.to_user_string()} <- {parent_key.to_user_string()}: {missing[:3]}...")
     assert offenders == []
+
+
+def test_a_bad_calendar_cron_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMCOUNT_CALENDAR_ROLLUP_CRON", "every minute")
+    with pytest.raises(ConfigError, match="CAMCOUNT_CALENDAR_ROLLUP_CRON='every minute' is not a cron schedule"):
+        calendar_cron()
+    monkeypatch.setenv("CAMCOUNT_CALENDAR_ROLLUP_CRON", "* * * * *")
+    assert calendar_cron() == "* * * * *"
