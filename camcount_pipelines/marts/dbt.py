@@ -30,6 +30,7 @@ from dagster_dbt import (
 from packaging.version import Version
 
 from camcount.errors import ConfigError
+from camcount_pipelines.automation import MART_AUTOMATION
 from camcount_pipelines.instance import DBT_POOL
 from camcount_pipelines.marts.profile import DBT_PROJECT_DIR, dbt_env, environment
 from camcount_pipelines.retries import STEP_RETRY
@@ -87,11 +88,6 @@ def generate_docs(directory: Path) -> Path:
     (`static_index.html`, which opens from disk without a web server)."""
     dbt_resource().cli(["docs", "generate", "--static"], target_path=directory).wait()
     return directory / "static_index.html"
-
-
-# Materialize once any upstream (rollup partition, model, seed) updated, and nothing of it is
-# running. Unlike eager(), missing upstream partitions do not block: rollups backfill old days.
-MART_AUTOMATION = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
 
 
 class CamcountDbtTranslator(DagsterDbtTranslator):

@@ -1,5 +1,5 @@
 """The automation sensor that keeps the dbt marts fresh: every 15 s it evaluates the marts'
-automation conditions (camcount_pipelines.marts.dbt.MART_AUTOMATION) and requests one dbt run for
+automation conditions (camcount_pipelines.automation.MART_AUTOMATION) and requests one dbt run for
 every model whose upstream rollup partitions or models changed. The freshness budget (an event in
 fct_crossings_hourly within 2 minutes, bench/freshness.py) is spent on this interval, the ingest
 sensor's (15 s), the two runs' start-up and dbt itself; at 30 s the worst event took 109 s."""

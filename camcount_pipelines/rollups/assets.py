@@ -8,6 +8,7 @@ import dagster as dg
 from dagster._utils.schedules import is_valid_cron_string
 
 from camcount.errors import ConfigError
+from camcount_pipelines.automation import calendar_automation
 from camcount_pipelines.partitions import (
     DAILY,
     HOURLY,
@@ -36,14 +37,8 @@ def calendar_cron() -> str:
     return cron
 
 
-# Days, weeks and months follow their inputs (calendar_rollups_sensor): a period whose input
-# partitions changed is recomputed at the next cron tick, however old it is, so late data
-# reaches the local days that the marts read. Unlike eager(), missing inputs do not block.
-CALENDAR_AUTOMATION = (
-    dg.AutomationCondition.any_deps_updated().since_last_handled()
-    & dg.AutomationCondition.cron_tick_passed(calendar_cron()).since_last_handled()
-    & ~dg.AutomationCondition.in_progress()
-)
+# Days, weeks and months follow their inputs (calendar_rollups_sensor), however old.
+CALENDAR_AUTOMATION = calendar_automation(calendar_cron())
 
 
 def rollup_key(table: str) -> dg.AssetKey:
