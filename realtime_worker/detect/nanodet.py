@@ -16,9 +16,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from camcount.errors import DetectorError
+from realtime_worker.detect.onnx import bundled_session
 from realtime_worker.types import Detections
 
 MODEL_PATH = Path(__file__).parent / "models" / "nanodet.onnx"
@@ -40,25 +40,13 @@ NMS_IOU = 0.6  # NanoDet's own test-time NMS (GFLHead.get_bboxes_single)
 
 
 class NanodetDetector:
-    """People detector that ships inside the package: more recall than SSDLite, at a few times its cost."""
+    """People detector that ships inside the package: more recall than SSDLite at about its cost, less precision."""
 
     def __init__(self, confidence: float = 0.4, model_path: Path | None = None, threads: int | None = None) -> None:
         self.class_names = {0: "person"}
         self.confidence = confidence
         path = model_path or MODEL_PATH
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # CUDA when this onnxruntime build has it, else the CPU.
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as exc:  # onnxruntime errors (NoSuchFile, InvalidProtobuf...) subclass Exception
-            raise DetectorError(
-                f"cannot load the NanoDet model {path}: {exc}; reinstall camcount, or rebuild the file with "
-                "scripts/convert_nanodet_to_onnx.py"
-            ) from exc
+        self._session = bundled_session(path, threads, "NanoDet", "scripts/convert_nanodet_to_onnx.py")
         names = {o.name for o in self._session.get_outputs()}
         if self._session.get_inputs()[0].name != INPUT or not names >= set(_OUTPUTS):
             raise DetectorError(f"{path} is not the NanoDet model of scripts/convert_nanodet_to_onnx.py")

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
-from camcount.errors import DetectorError
+from realtime_worker.detect.onnx import bundled_session
 from realtime_worker.types import Detections
 
 MODEL_PATH = Path(__file__).parent / "models" / "ssdlite_pedestrian.onnx"
@@ -29,19 +28,7 @@ class SsdliteDetector:
         self.class_names = {0: "person"}
         self.confidence = confidence
         path = model_path or MODEL_PATH
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # CUDA when this onnxruntime build has it, else the CPU.
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as exc:  # onnxruntime errors (NoSuchFile, InvalidProtobuf...) subclass Exception
-            raise DetectorError(
-                f"cannot load the SSDLite model {path}: {exc}; reinstall camcount, or rebuild the file with "
-                "scripts/convert_ssdlite_to_onnx.py"
-            ) from exc
+        self._session = bundled_session(path, threads, "SSDLite", "scripts/convert_ssdlite_to_onnx.py")
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Run all images through the graph in one call (it accepts any batch size)."""
