@@ -84,21 +84,6 @@ def test_pre_resize_matches_the_graphs_own_resize(detector: SsdliteDetector, fra
         np.testing.assert_allclose(np.sort(got.xyxy, axis=0), np.sort(expected, axis=0), atol=1.0)
 
 
-def test_empty_inputs() -> None:
-    detector = SsdliteDetector(threads=1)
-    assert detector.detect([]) == []
-    [nothing] = detector.detect([np.full((240, 320, 3), 127, np.uint8)])
-    assert len(nothing) == 0 and nothing.xyxy.shape == (0, 4) and nothing.class_id.dtype == np.int32
-
-
-def test_unloadable_model_is_a_detector_error(tmp_path: Path) -> None:
-    with pytest.raises(DetectorError, match="convert_ssdlite_to_onnx"):
-        SsdliteDetector(model_path=tmp_path / "missing.onnx")
-    (tmp_path / "junk.onnx").write_bytes(b"not a model")
-    with pytest.raises(DetectorError, match=r"junk\.onnx"):
-        SsdliteDetector(model_path=tmp_path / "junk.onnx")
-
-
 def test_load_detector_ssdlite(frames: dict[int, np.ndarray]) -> None:
     options = {"weights": None, "device": "auto", "imgsz": 640}
     detector = load_detector("ssdlite", classes=["person"], confidence=0.9, **options)
