@@ -23,9 +23,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
-from converter_venv import converter_venv, run, sha256  # scripts/, beside this file
+from converter_venv import check_frames, converter_venv, run, sha256  # scripts/, beside this file
 
 from realtime_worker.detect.nanodet import INPUT, NanodetDetector, to_input
 
@@ -128,13 +127,7 @@ def main() -> None:
         shutil.copyfile(model_json.parent / ONNX_PATH.name, ONNX_PATH)
 
         # 4. Same outputs from TensorFlow and onnxruntime on the detector's own inputs of real frames.
-        cap = cv2.VideoCapture(str(CLIP))
-        frames = []
-        for index in CHECK_FRAMES:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-            ok, bgr = cap.read()
-            assert ok, f"cannot read frame {index} of {CLIP} (run scripts/fetch_sample_video.sh)"
-            frames.append(bgr)
+        frames = check_frames(CLIP, CHECK_FRAMES)
         np.save(tmp / "inputs.npy", np.stack([to_input(bgr)[0] for bgr in frames]))
         (tmp / "check.py").write_text(CHECK_CODE)
         run(py, tmp / "check.py", model_json, ONNX_PATH, tmp / "inputs.npy")

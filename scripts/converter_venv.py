@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 
 def run(*cmd: str | Path, cwd: Path | None = None) -> None:
     """Echo then run a command."""
@@ -40,3 +43,15 @@ def converter_venv(description: str, name: str, pins: list[str]) -> Iterator[Pat
     yield py
     if not args.keep_venv:
         shutil.rmtree(args.venv)
+
+
+def check_frames(clip: Path, indices: tuple[int, ...]) -> list[np.ndarray]:
+    """The BGR frames `indices` of `clip`, on which the original and the ONNX model must agree."""
+    cap = cv2.VideoCapture(str(clip))
+    frames = []
+    for index in indices:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, bgr = cap.read()
+        assert ok, f"cannot read frame {index} of {clip} (run scripts/fetch_sample_video.sh)"
+        frames.append(bgr)
+    return frames

@@ -17,7 +17,6 @@ from realtime_worker.detect.ssdlite import SsdliteDetector
 from realtime_worker.track import iou
 from realtime_worker.types import Detections
 
-FRAMES = (0, 100, 400, 700)
 CONFIG = """
 sites: [{id: plaza, timezone: UTC}]
 cameras:
@@ -34,18 +33,6 @@ cameras:
 @pytest.fixture(scope="module")
 def detector() -> NanodetDetector:
     return NanodetDetector(threads=2)
-
-
-@pytest.fixture(scope="module")
-def frames(sample_video: Path) -> dict[int, np.ndarray]:
-    cap = cv2.VideoCapture(str(sample_video))
-    out = {}
-    for index in FRAMES:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, image = cap.read()
-        assert ok, index
-        out[index] = image
-    return out
 
 
 def assert_same(a: Detections, b: Detections, scale: float = 1.0) -> None:

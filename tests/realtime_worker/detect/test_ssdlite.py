@@ -16,24 +16,10 @@ from realtime_worker.detect import load_detector
 from realtime_worker.detect.ssdlite import MODEL_PATH, SsdliteDetector
 from realtime_worker.types import Detections
 
-FRAMES = (0, 100, 400, 700)
-
 
 @pytest.fixture(scope="module")
 def detector() -> SsdliteDetector:
     return SsdliteDetector()
-
-
-@pytest.fixture(scope="module")
-def frames(sample_video: Path) -> dict[int, np.ndarray]:
-    cap = cv2.VideoCapture(str(sample_video))
-    out = {}
-    for index in FRAMES:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, image = cap.read()
-        assert ok, index
-        out[index] = image
-    return out
 
 
 def assert_same(a: Detections, b: Detections) -> None:
