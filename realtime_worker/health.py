@@ -51,6 +51,12 @@ class HealthTracker:
         self._window.inference_ms.append(inference_ms)
         self._window.e2e_ms.append(e2e_ms)
 
+    def only_cut_short(self, capture: SourceStats) -> bool:
+        """Whether a stop now would close a window with nothing to score: the camera is up but no
+        frame was processed since the last sample. Sampling it would score 0 ("no frame") and
+        report a healthy camera as down at every stop, so the worker writes no such last sample."""
+        return capture.connected and not self._window.e2e_ms
+
     def sample(self, now: float, capture: SourceStats, sink_backlog: int | None = None) -> HealthSample:
         """Close the current window into one sample and start the next; `sink_backlog` is the
         worker's (the sink is shared by its cameras)."""

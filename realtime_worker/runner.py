@@ -136,7 +136,8 @@ class Worker:
     def _shutdown(self, cameras: list[CameraPipeline], stopped: PlatformEvent) -> None:
         for camera in cameras:  # a stop emits no count (no exit, no partial second): see count/zones.py
             camera.capture.stop()
-            self._sample_health(camera, time.time())
+            if not camera.health.only_cut_short(camera.capture.stats()):
+                self._sample_health(camera, time.time())
         self._on_platform_event(stopped)
         self._drain_events()
         self.sink.close()

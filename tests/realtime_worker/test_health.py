@@ -11,8 +11,9 @@ import psycopg
 
 from bench.harness.worker_configs import camera, write_config
 from realtime_worker.config import load_config
-from realtime_worker.health import quality_score
+from realtime_worker.health import HealthTracker, quality_score
 from realtime_worker.runner import Worker
+from realtime_worker.sources.stats import StatsRecorder
 
 
 def metric(text: str, name: str, camera_id: str) -> float:
@@ -57,3 +58,17 @@ def test_quality_score_formula() -> None:
     assert quality_score(**{**healthy, "e2e_ms_p95": 3000}) == 0.5
     assert quality_score(**{**healthy, "reconnects": 1}) == 0.5
     assert quality_score(input_fps=0, processed_fps=0, processed=0, dropped=0, e2e_ms_p95=None, reconnects=0) == 0
+
+
+def test_a_stop_writes_no_last_window_that_would_call_a_healthy_camera_down() -> None:
+    recorder = StatsRecorder("cam")
+    tracker = HealthTracker("cam", interval_s=1.0)
+    recorder.frame(arrival=1.0, wall=1.0, decode_s=0.001)
+    tracker.on_processed(decode_ms=1.0, inference_ms=5.0, e2e_ms=50.0)
+    assert not tracker.only_cut_short(recorder.snapshot(queue_depth=0))  # a frame to score
+    tracker.sample(time.time(), recorder.snapshot(queue_depth=0))
+    up = recorder.snapshot(queue_depth=0)
+    assert tracker.only_cut_short(up)  # up, but the stop came before the next frame
+    assert tracker.sample(time.time(), up).quality == 0  # what the last sample would have said
+    recorder.down(since=time.time())
+    assert not tracker.only_cut_short(recorder.snapshot(queue_depth=0))  # down at the stop: a real 0
