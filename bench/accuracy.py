@@ -250,12 +250,13 @@ def evaluate(
 
 
 def detector_counts(url: str, workdir: Path) -> dict[str, Counter[tuple[str, str]] | str]:
-    """Both detectors over the whole sample clip through the real worker: crossings per line/direction."""
+    """The default detector and the test-only YOLO over the whole sample clip through the real worker:
+    crossings per line/direction."""
     weights = REPO / ".camcount" / "test-models" / "yolov8s-upright-person.onnx"
     fetched = subprocess.run(["scripts/fetch_test_weights.sh", str(weights.parent)], cwd=REPO,
                              capture_output=True, text=True)
     detectors = {
-        "ssdlite": ({}, {}),
+        "nanodet (default)": ({}, {}),
         # As tests/realtime_worker/test_yolo_pipeline.py: class 'Normal' is an upright person,
         # and these weights score people lower, so tracks start from 0.4.
         "yolov8s (test-only)": (

@@ -5,7 +5,7 @@
 Cameras: the sample clip served as endless MJPEG streams at its own 10 fps by
 `bench.harness.streams.MjpegServer`, in a process of its own (each camera is one client with its own
 pass over the clip). The worker is `camcount worker run` in a process of its own, with the
-bundled SSDLite detector, so its RSS is the worker's alone.
+bundled default detector (NanoDet), so its RSS is the worker's alone.
 
 Latency: from a frame's capture timestamp (`Frame.captured_at`, the wall clock when the worker
 grabbed it, stored as the row's `time`) to the moment the row is committed. `ingested_at` is
@@ -193,7 +193,7 @@ def main(seconds: float = 30.0) -> list[tuple[str, str, str]]:
     rows += [(f"scaling: processed fps {n} / 1 camera", f"{total[n] / total[1]:.2f}", f"ideal {n}")
              for n in (2, 4, 8)]
     rows.append(("cameras sustained in real time at 10 fps", f"{sustained}",
-                 f"SSDLite; per camera >= {REAL_TIME_FPS} fps, no drops; this run: detector-only "
+                 f"the default detector; per camera >= {REAL_TIME_FPS} fps, no drops; this run: detector-only "
                  f"{capacity:.0f} fps, load average {load:.1f} on {os.cpu_count()} CPUs"))
     print_table("Live cameras (MJPEG at 10 fps, worker in its own process)", rows)
     return rows

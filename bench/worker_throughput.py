@@ -72,7 +72,7 @@ def main() -> list[tuple[str, str, str]]:
         detector = detector_only_fps()
         scaling = {n: pipeline_fps(url, n, Path(workdir)) for n in (1, 2, 4)}
     rows = [
-        ("detector-only fps (SSDLite, default region + tiles, 1 frame/call)", f"{detector:.1f}", ""),
+        ("detector-only fps (default detector, region + tiles, 1 frame/call)", f"{detector:.1f}", ""),
         ("full-pipeline fps, 1 camera", f"{scaling[1]:.1f}", "decode+detect+track+count+sink"),
         ("pipeline / detector ratio", f"{scaling[1] / detector:.2f}", "target >= 0.90"),
     ]

@@ -184,7 +184,9 @@ class CameraConfig(_Model):
 
 
 class DetectorConfig(_Model):
-    backend: Literal["ssdlite", "ultralytics", "motion", "nanodet"] = "ssdlite"
+    # nanodet: the bundled default (docs/benchmarks.md: it finds more people than ssdlite at the same
+    # CPU cost, and keeps finding them at 50 px where ssdlite's recall collapses).
+    backend: Literal["ssdlite", "ultralytics", "motion", "nanodet"] = "nanodet"
     weights: str | None = None  # ultralytics: .pt/.onnx/.engine (default yolo11n.pt)
     device: str = "auto"
     classes: list[str] = ["person"]

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 
-from bench.accuracy_teacher import BoxScore, match_events
+from bench.accuracy_teacher import (
+    CHECKED_TRUTH,
+    EXAMPLE_CONFIG,
+    BoxScore,
+    checked_crossings,
+    match_events,
+    shrunk,
+)
+from realtime_worker.config import load_config
 from realtime_worker.types import Detections
 
 
@@ -34,3 +44,26 @@ def test_crossings_match_one_to_one_within_a_second_per_line_and_direction() -> 
     tally = match_events(truth, counted)
     assert (tally[("a", "in", "true")], tally[("a", "in", "counted")], tally[("a", "in", "matched")]) == (2, 2, 1)
     assert (tally[("a", "out", "matched")], tally[("b", "in", "counted")], tally[("b", "in", "true")]) == (0, 1, 0)
+
+
+def test_the_checked_truth_names_only_the_example_lines_and_says_where_each_crossing_came_from() -> None:
+    truth = checked_crossings()
+    lines = {line.id for line in load_config(EXAMPLE_CONFIG).cameras[0].lines}
+    assert {line for line, _, _ in truth} == lines and {d for _, d, _ in truth} == {"in", "out"}
+    assert all(0 < at < 80 for _, _, at in truth)  # within the 79.5 s clip
+    with CHECKED_TRUTH.open() as file:
+        rows = list(csv.DictReader(line for line in file if not line.startswith("#")))
+    assert {row["source"] for row in rows} == {"teacher", "eye"}
+    assert all(row["note"] for row in rows if row["source"] == "eye"), "a crossing added by eye says what happened"
+
+
+def test_shrinking_moves_the_lines_with_the_people() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[40:60, 90:110] = 255  # a white square at the centre
+    config = load_config(EXAMPLE_CONFIG)
+    config = config.model_copy(update={"cameras": [config.cameras[0].model_copy(update={"lines": [
+        config.cameras[0].lines[0].model_copy(update={"points": [(100.0, 0.0), (100.0, 100.0)]})]})]})
+    [small], moved = shrunk([image], config, 0.5)
+    assert small.shape == image.shape and small[0, 0, 0] == 128  # grey around the shrunk frame
+    assert small[50, 100, 0] == 255 and small[50, 108, 0] == 0  # the square, half as wide, still centred
+    assert moved.cameras[0].lines[0].points == [(100.0, 25.0), (100.0, 75.0)]

@@ -163,7 +163,7 @@ def write(tmp_path: Path, camera: dict[str, Any], detector: dict[str, Any] | Non
     ({"person_height_px": 0}, {}, r"cameras\[0\]\.person_height_px: .*greater than 0"),
     ({}, {"tiles": "3by2"}, r"detector\.tiles: tiles must be auto, off or RxC"),
     ({"region": [0, 0, 768, 576], "person_height_px": 60}, {"tiles": "3x4"},
-     r"detector: camera 'cam': tiles 3x4 of region 768x576\+0\+0 are 215x232 px, smaller than the .* 300 px"),
+     r"detector: camera 'cam': tiles 3x4 of region 768x576\+0\+0 are 215x232 px, smaller than the .* 416 px"),
     ({}, {"backend": "motion", "tiles": "2x2"}, r"detector: tiles 2x2: .*whole frame; use tiles: off"),
 ])
 def test_bad_settings_fail_the_config_with_key_path_and_reason(
