@@ -85,6 +85,7 @@ class Cluster:
         and raises `Interrupted` saying so: no server is left half-started without a word.
         """
         if self.is_running():
+            self._check_running_port()
             self._create_databases()
             return
         self._check_port_free()
@@ -128,6 +129,16 @@ class Cluster:
             self._pg_ctl("stop", "-m", "fast", "-w")
 
     # -- steps of start() -------------------------------------------------------------------
+
+    def _check_running_port(self) -> None:
+        """The server already running from this data directory listens on our port: one started
+        with another CAMCOUNT_DB_PORT would otherwise be 'running' yet refuse every connection."""
+        running = _running_port(self.data_dir)
+        if running is not None and running != self.port:
+            raise DatabaseError(
+                f"the embedded database in {self.data_dir} already runs on port {running}, not {self.port}: "
+                f"set CAMCOUNT_DB_PORT={running}, or stop it (`CAMCOUNT_DB_PORT={running} camcount db stop`)"
+            )
 
     def _check_port_free(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -192,6 +203,14 @@ class Cluster:
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return _run_as_cluster_user([_pg_bin("pg_ctl"), "-D", str(self.data_dir), *args], check=check)
+
+
+def _running_port(data_dir: Path) -> int | None:
+    """The port in the running server's postmaster.pid (its 4th line), None when unreadable."""
+    try:
+        return int((data_dir / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def embedded_cluster_in_use() -> bool:

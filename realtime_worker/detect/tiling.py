@@ -39,8 +39,6 @@ MERGE_IOU = 0.5
 MERGE_IOS = 0.6
 # Expected person height when the camera does not say: this fraction of the frame height.
 DEFAULT_PERSON_FRACTION = 8
-# Most tiles `auto` cuts a region into: the speed budget of a CPU (bench/latency: >= 4 cameras at 10 fps).
-AUTO_MAX_TILES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +110,9 @@ class DetectorScale:
 
     input_size: int | None  # side of the square each image is resized to; None: it works at native resolution
     min_person_px: float  # the smallest person height, in input pixels, it finds reliably
+    # Most tiles `auto` cuts a region into: a CPU's speed budget (bench/latency: >= 4 cameras at
+    # 10 fps on 2 cores) in units of one inference of this backend.
+    max_auto_tiles: int
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ class TilingSpec:
         if self.tiles == "off" or not self.scale.input_size:
             grid = Grid(1, 1)
         elif self.tiles == "auto":
-            grid = auto_grid(region, person, self.scale.input_size, self.scale.min_person_px, AUTO_MAX_TILES)
+            grid = auto_grid(region, person, self.scale.input_size, self.scale.min_person_px,
+                             self.scale.max_auto_tiles)
         else:
             grid = Grid.parse(self.tiles)
         tiles = grid_tiles(region, grid, person)

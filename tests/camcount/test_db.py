@@ -112,3 +112,12 @@ def test_a_server_that_is_down_is_told_from_a_misconfigured_one(database_url: st
         with pytest.raises(DatabaseError) as raised:
             connect(make_conninfo(database_url, **wrong), timeout_s=2)
         assert not isinstance(raised.value, DatabaseUnavailable), raised.value
+
+
+def test_starting_a_cluster_that_runs_on_another_port_says_which(scratch_cluster: Cluster) -> None:
+    port = scratch_cluster.port
+    elsewhere = Cluster(root=scratch_cluster.root, port=port + 1)
+    message = rf"already runs on port {port}, not {port + 1}: set CAMCOUNT_DB_PORT={port}"
+    with pytest.raises(DatabaseError, match=message):
+        elsewhere.start()
+    scratch_cluster.start()  # on its own port: nothing to say

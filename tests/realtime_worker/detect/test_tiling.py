@@ -11,6 +11,7 @@ import yaml
 
 from camcount.errors import ConfigError
 from realtime_worker.config import load_config
+from realtime_worker.detect import detector_scale
 from realtime_worker.detect.tiling import (
     CameraTiling,
     DetectorScale,
@@ -176,7 +177,7 @@ def test_bad_settings_fail_the_config_with_key_path_and_reason(
 def spec(**overrides: Any) -> TilingSpec:
     settings = {"key": "cameras[0]", "region": "auto", "tiles": "auto", "person_height": None,
                 "shapes": ((np.array([[384.0, 140], [384, 330]]), Anchor.BOTTOM_CENTER),),
-                "scale": DetectorScale(input_size=300, min_person_px=60)}
+                "scale": DetectorScale(input_size=300, min_person_px=60, max_auto_tiles=2)}
     return TilingSpec(**{**settings, **overrides})
 
 
@@ -188,7 +189,7 @@ def test_plan_derives_the_region_from_the_lines_and_the_default_person_height() 
     assert spec(region="off").plan(768, 576).region == Rect(0, 0, 768, 576)
     assert spec(shapes=()).plan(768, 576).region == Rect(0, 0, 768, 576)  # nothing to derive it from
     assert spec(tiles="off").plan(768, 576).grid == Grid(1, 1)
-    native = spec(scale=DetectorScale(input_size=None, min_person_px=0)).plan(768, 576)
+    native = spec(scale=DetectorScale(input_size=None, min_person_px=0, max_auto_tiles=1)).plan(768, 576)
     assert native.region == Rect(0, 0, 768, 576) and native.grid == Grid(1, 1)
 
 
@@ -203,13 +204,22 @@ def test_plan_refuses_a_region_outside_the_frame_at_the_first_frame() -> None:
 
 def test_auto_crops_only_where_the_whole_frame_would_shrink_people_too_much() -> None:
     # YOLO at 640 sees a 72 px person of a 768 px frame at 60 px, well above its 24: the whole frame.
-    yolo = DetectorScale(input_size=640, min_person_px=24)
+    yolo = DetectorScale(input_size=640, min_person_px=24, max_auto_tiles=2)
     assert spec(scale=yolo).plan(768, 576).region == Rect(0, 0, 768, 576)
     # A 4K frame shrinks that person to 12 px: crop to the lines.
     assert spec(scale=yolo, person_height=72.0).plan(3840, 2160).region == Rect(312, 0, 456, 402)
 
 
 def test_one_crop_smaller_than_the_input_is_scaled_up_not_refused() -> None:
-    yolo = DetectorScale(input_size=640, min_person_px=24)
+    yolo = DetectorScale(input_size=640, min_person_px=24, max_auto_tiles=2)
     plan = spec(scale=yolo, region=parse_region([312, 0, 456, 402]), tiles="1x1").plan(768, 576)
     assert plan.grid == Grid(1, 1) and plan.region == Rect(312, 0, 456, 402)
+
+
+def test_auto_tiles_within_each_backends_cpu_budget() -> None:
+    # Lines across the whole plaza: a 768-wide region, where a 72 px person is too small for both.
+    across = {"shapes": ((np.array([[0.0, 300], [768, 300]]), Anchor.BOTTOM_CENTER),)}
+    ssdlite = spec(scale=detector_scale("ssdlite", 640), **across).plan(768, 576)
+    nanodet = spec(scale=detector_scale("nanodet", 640), **across).plan(768, 576)
+    assert ssdlite.grid == Grid(1, 2)  # two of its ~12 ms inferences
+    assert nanodet.grid == Grid(1, 1) and nanodet.region == ssdlite.region  # one of its ~24 ms: a crop
