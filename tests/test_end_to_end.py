@@ -1,4 +1,4 @@
-"""The thin slice end to end, all real: sample clip -> worker (SSDLite, ByteTrack, lines) ->
+"""The thin slice end to end, all real: sample clip -> worker (default detector, ByteTrack, lines) ->
 TimescaleDB -> Dagster hourly rollup -> dbt mart. Every stage must agree with the one before."""
 
 from __future__ import annotations
