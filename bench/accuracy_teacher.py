@@ -351,11 +351,15 @@ def crossing_rows(name: str, setting: Setting, config: WorkerConfig, counted: li
     return rows
 
 
-def checked_crossings() -> list[Event]:
-    """The plaza's crossings checked by eye (`CHECKED_TRUTH`; its header says how they were made)."""
+def checked_truth_rows() -> list[dict[str, str]]:
+    """The rows of `CHECKED_TRUTH` (line, direction, at_s, source, note); its header says how they were made."""
     with CHECKED_TRUTH.open() as file:
-        rows = csv.DictReader(line for line in file if not line.startswith("#"))
-        return [(row["line"], row["direction"], float(row["at_s"])) for row in rows]
+        return list(csv.DictReader(line for line in file if not line.startswith("#")))
+
+
+def checked_crossings() -> list[Event]:
+    """The plaza's crossings checked by eye, as events."""
+    return [(row["line"], row["direction"], float(row["at_s"])) for row in checked_truth_rows()]
 
 
 def shrunk(images: list[np.ndarray], config: WorkerConfig, scale: float) -> tuple[list[np.ndarray], WorkerConfig]:

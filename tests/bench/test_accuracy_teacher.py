@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 
 from bench.accuracy_teacher import (
-    CHECKED_TRUTH,
     EXAMPLE_CONFIG,
     BoxScore,
     checked_crossings,
+    checked_truth_rows,
     match_events,
     shrunk,
 )
@@ -51,8 +49,7 @@ def test_the_checked_truth_names_only_the_example_lines_and_says_where_each_cros
     lines = {line.id for line in load_config(EXAMPLE_CONFIG).cameras[0].lines}
     assert {line for line, _, _ in truth} == lines and {d for _, d, _ in truth} == {"in", "out"}
     assert all(0 < at < 80 for _, _, at in truth)  # within the 79.5 s clip
-    with CHECKED_TRUTH.open() as file:
-        rows = list(csv.DictReader(line for line in file if not line.startswith("#")))
+    rows = checked_truth_rows()
     assert {row["source"] for row in rows} == {"teacher", "eye"}
     assert all(row["note"] for row in rows if row["source"] == "eye"), "a crossing added by eye says what happened"
 
