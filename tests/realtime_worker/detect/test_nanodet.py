@@ -11,9 +11,10 @@ import pytest
 from camcount.errors import ConfigError, DetectorError
 from realtime_worker.config import load_config
 from realtime_worker.detect import load_detector
-from realtime_worker.detect.nanodet import NanodetDetector
+from realtime_worker.detect.nanodet import INPUT_SIZE, STRIDE, NanodetDetector
 from realtime_worker.detect.ssdlite import MODEL_PATH as SSDLITE_PATH
 from realtime_worker.detect.ssdlite import SsdliteDetector
+from realtime_worker.detect.tiling import area_letterbox
 from realtime_worker.track import iou
 from realtime_worker.types import Detections
 
@@ -60,23 +61,25 @@ def test_finds_the_people_ssdlite_finds_and_more(detector: NanodetDetector, fram
 
 
 def test_batch_equals_single_calls(detector: NanodetDetector, frames: dict[int, np.ndarray]) -> None:
-    images = list(frames.values())
+    # Whole frames and crops of other shapes in one call: each shape is its own pass of the graph.
+    images = [*frames.values(), frames[100][100:400, 50:700], frames[400][:, 200:488]]
     batched = detector.detect(images)
     assert len(batched) == len(images)
     for image, result in zip(images, batched, strict=True):
         assert_same(result, detector.detect([image])[0])
 
 
-@pytest.mark.parametrize("crop", [(slice(None), slice(None)), (slice(None), slice(200, 488))], ids=["4:3", "1:2"])
-def test_boxes_scale_with_the_image(detector: NanodetDetector, frames: dict[int, np.ndarray], crop: tuple) -> None:
-    # An image that fills 416 px on its longer side goes in as it is; the same image doubled (each
-    # pixel 2x2) is letterboxed to exactly the same input, so its boxes must be exactly twice as large,
+@pytest.mark.parametrize(("crop", "size"), [((slice(None), slice(None)), (512, 384)),
+                                            ((slice(None), slice(200, 488)), (288, 608))], ids=["4:3", "1:2"])
+def test_boxes_scale_with_the_image(detector: NanodetDetector, frames: dict[int, np.ndarray], crop: tuple,
+                                    size: tuple[int, int]) -> None:
+    # An image already in the shape of its own input goes in as it is; the same image doubled (each
+    # pixel 2x2) is letterboxed to exactly that input, so its boxes must be exactly twice as large,
     # along both axes and whichever side is the longer.
-    image = frames[700][crop]
-    scale = 416 / max(image.shape[:2])
-    small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(frames[700][crop], size, interpolation=cv2.INTER_AREA)
     doubled = np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)
+    assert area_letterbox(*size, INPUT_SIZE, STRIDE) == size
+    assert area_letterbox(size[0] * 2, size[1] * 2, INPUT_SIZE, STRIDE) == size
     one, two = detector.detect([small, doubled])
     assert len(one) > 0
     assert_same(one, two, scale=2.0)

@@ -19,6 +19,7 @@ from realtime_worker.detect.tiling import (
     Rect,
     TilePlan,
     TilingSpec,
+    area_letterbox,
     auto_grid,
     geometry_region,
     grid_tiles,
@@ -223,3 +224,23 @@ def test_auto_tiles_within_each_backends_cpu_budget() -> None:
     nanodet = spec(scale=detector_scale("nanodet", 640), **across).plan(768, 576)
     assert ssdlite.grid == Grid(1, 2)  # two of its ~12 ms inferences
     assert nanodet.grid == Grid(1, 1) and nanodet.region == ssdlite.region  # one of its ~24 ms: a crop
+
+
+def test_same_area_inputs_take_the_image_shape_at_the_cost_of_the_square() -> None:
+    # A square keeps the square input; a 16:9 frame gets its own shape with about the same pixels,
+    # and its people are 1.33x taller in it than letterboxed into the square (416 / 640 = 0.65).
+    assert area_letterbox(768, 768, 416, 32) == (416, 416)
+    assert area_letterbox(640, 360, 416, 32) == (576, 320)
+    assert area_letterbox(768, 576, 416, 32) == (512, 384)
+    for width, height in [(640, 360), (768, 576), (768, 402), (1920, 1080), (300, 1000)]:
+        w, h = area_letterbox(width, height, 416, 32)
+        assert w % 32 == 0 and h % 32 == 0 and 0.95 < w * h / 416**2 < 1.2, (width, height, w, h)
+    # A small crop is enlarged no more than the square would (no detail to gain): a 350x402 region
+    # sees the square's scale in a narrower input.
+    assert area_letterbox(350, 402, 416, 32) == (384, 416)
+    assert area_letterbox(200, 100, 416, 32) == (416, 224)
+    assert area_letterbox(300, 300, 416, 32) == (416, 416)
+    nanodet = detector_scale("nanodet", 640)
+    assert nanodet.factor(640, 360) == pytest.approx(0.867, abs=1e-3)
+    assert nanodet.factor(350, 402) == pytest.approx(416 / 402)
+    assert detector_scale("ssdlite", 640).factor(640, 360) == 300 / 640
