@@ -28,17 +28,17 @@ def detector_scale(backend: str, imgsz: int) -> DetectorScale:
     ssdlite: its graph resizes every image to 300x300 (`ssdlite.INPUT_SIZE`) and finds about 9
     in 10 people 60 px or taller there, half or fewer below 50 px (bench/accuracy_teacher.py).
     One inference costs ~12 ms of CPU, so `auto` may cut 2 tiles.
-    nanodet: each image in its own shape with the pixels of a 416x416 square (`area_letterbox`); on
-    the street clip it found as many of the teacher's people from 50 px of its input as of taller
-    ones, about half below. One inference costs ~24 ms of CPU, as much as 2 of SSDLite's: `auto`
-    crops, never tiles.
+    nanodet: each image in its own shape, in steps of 32 px (`nanodet.STRIDE`), with at most the
+    pixels of a 416x416 square (`area_letterbox`); on the street clip it found as many of the
+    teacher's people from 50 px of its input as of taller ones, about half below. One inference
+    costs ~24 ms of CPU, as much as 2 of SSDLite's: `auto` crops, never tiles.
     ultralytics: letterboxed to `imgsz`; YOLO's stride-8 head finds people from about 24 px.
     motion: background subtraction at the frame's own resolution; tiles would not help.
     """
     if backend == "ssdlite":
         return DetectorScale(input_size=300, min_person_px=60, max_auto_tiles=2)
     if backend == "nanodet":
-        return DetectorScale(input_size=416, min_person_px=50, max_auto_tiles=1, same_area=True)
+        return DetectorScale(input_size=416, min_person_px=50, max_auto_tiles=1, area_stride=32)
     if backend == "ultralytics":
         return DetectorScale(input_size=imgsz, min_person_px=24, max_auto_tiles=2)
     return DetectorScale(input_size=None, min_person_px=0, max_auto_tiles=1)

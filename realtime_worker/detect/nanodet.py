@@ -51,10 +51,14 @@ class NanodetDetector:
         names = {o.name for o in self._session.get_outputs()}
         if self._session.get_inputs()[0].name != INPUT or not names >= set(_OUTPUTS):
             raise DetectorError(f"{path} is not the NanoDet model of scripts/convert_nanodet_to_onnx.py")
+        if any(isinstance(side, int) for side in self._session.get_inputs()[0].shape[2:]):
+            raise DetectorError(f"{path} takes only square 416x416 inputs (an earlier conversion): "
+                                "rebuild it with scripts/convert_nanodet_to_onnx.py")
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """One call of the graph per input shape among `images` (usually one: a camera's crops
-        share a size), so an image's people never depend on which other cameras shared the call."""
+        """One call of the graph per input shape among `images`, so an image's people never depend
+        on which other cameras shared the call. Cameras with different regions still share calls
+        more often than not: inputs of about one area with sides in steps of 32 come in few shapes."""
         by_shape: dict[tuple[int, int], list[int]] = {}
         for i, image in enumerate(images):
             by_shape.setdefault(area_letterbox(image.shape[1], image.shape[0], INPUT_SIZE, STRIDE), []).append(i)

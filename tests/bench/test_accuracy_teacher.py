@@ -10,6 +10,7 @@ from bench.accuracy_teacher import (
     checked_crossings,
     checked_truth_rows,
     match_events,
+    reliable_height,
     shrunk,
 )
 from realtime_worker.config import load_config
@@ -28,6 +29,24 @@ def test_unsure_teacher_boxes_count_neither_way() -> None:
     score.add(found((1, 0, 10, 30, 0.9), (50, 1, 60, 30, 0.8), (200, 0, 210, 30, 0.7)), teacher)
     assert (score.hits, score.misses, score.false_alarms) == (1, 1, 1)
     assert (score.recall, score.precision) == (0.5, 0.5)
+
+
+def test_below_a_minimum_height_nothing_counts_either_way() -> None:
+    teacher = np.array([[0, 0, 10, 30, 0.9], [50, 0, 60, 90, 0.9]], np.float32)
+    score = BoxScore()
+    # The short person found, the tall one missed, a short and a tall false alarm.
+    score.add(found((0, 0, 10, 30, 0.9), (100, 0, 110, 20, 0.8), (200, 0, 210, 90, 0.7)), teacher, min_height=50)
+    assert (score.hits, score.misses, score.false_alarms) == (0, 1, 1)
+
+
+def test_the_teacher_is_reliable_from_the_height_where_it_finds_what_its_closer_look_finds() -> None:
+    def people(*heights: float) -> np.ndarray:
+        return np.array([[20 * i, 0, 20 * i + 10, h, 0.9] for i, h in enumerate(heights)], np.float32)
+
+    closer = {0: people(30, 45, 55, 65, 75, 85, 95)}
+    # The teacher misses the two shortest: from 50 px up it finds all.
+    assert reliable_height({0: closer[0][2:]}, closer) == 50.0
+    assert reliable_height(closer, closer) == 0.0
 
 
 def test_one_teacher_box_matches_one_detection() -> None:
@@ -64,3 +83,5 @@ def test_shrinking_moves_the_lines_with_the_people() -> None:
     assert small.shape == image.shape and small[0, 0, 0] == 128  # grey around the shrunk frame
     assert small[50, 100, 0] == 255 and small[50, 108, 0] == 0  # the square, half as wide, still centred
     assert moved.cameras[0].lines[0].points == [(100.0, 25.0), (100.0, 75.0)]
+    zone = config.cameras[0].zones[0].polygon
+    assert moved.cameras[0].zones[0].polygon == [(x / 2 + 50, y / 2 + 25) for x, y in zone]

@@ -10,7 +10,7 @@ import pytest
 
 from camcount.errors import ConfigError, DetectorError
 from realtime_worker.config import load_config
-from realtime_worker.detect import load_detector
+from realtime_worker.detect import detector_scale, load_detector
 from realtime_worker.detect.nanodet import INPUT_SIZE, STRIDE, NanodetDetector
 from realtime_worker.detect.ssdlite import MODEL_PATH as SSDLITE_PATH
 from realtime_worker.detect.ssdlite import SsdliteDetector
@@ -69,8 +69,8 @@ def test_batch_equals_single_calls(detector: NanodetDetector, frames: dict[int, 
         assert_same(result, detector.detect([image])[0])
 
 
-@pytest.mark.parametrize(("crop", "size"), [((slice(None), slice(None)), (512, 384)),
-                                            ((slice(None), slice(200, 488)), (288, 608))], ids=["4:3", "1:2"])
+@pytest.mark.parametrize(("crop", "size"), [((slice(None), slice(None)), (480, 352)),
+                                            ((slice(None), slice(200, 488)), (288, 576))], ids=["4:3", "1:2"])
 def test_boxes_scale_with_the_image(detector: NanodetDetector, frames: dict[int, np.ndarray], crop: tuple,
                                     size: tuple[int, int]) -> None:
     # An image already in the shape of its own input goes in as it is; the same image doubled (each
@@ -83,6 +83,11 @@ def test_boxes_scale_with_the_image(detector: NanodetDetector, frames: dict[int,
     one, two = detector.detect([small, doubled])
     assert len(one) > 0
     assert_same(one, two, scale=2.0)
+
+
+def test_tiling_knows_the_input_the_detector_builds() -> None:
+    scale = detector_scale("nanodet", 640)  # known before the model loads (check-config)
+    assert (scale.input_size, scale.area_stride) == (INPUT_SIZE, STRIDE)
 
 
 def test_another_onnx_model_is_refused() -> None:
