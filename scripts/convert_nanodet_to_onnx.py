@@ -188,8 +188,8 @@ def write_provenance(tarball_sha: str, file_shas: dict[str, str], notices: tuple
   camcount keeps class 0 (person)
 - **Converter:** {", ".join(f"`{p}`" for p in CONVERTER_PINS[:4])}, in a throwaway venv (never in the project)
 - **Interface:** input `{INPUT}` float32 NCHW (batch, 3, height, width), exported at 416x416; any
-  height and width that are multiples of 32 work (camcount gives each image its own shape with the
-  pixels of the 416 square). BGR normalised with mean (103.53, 116.28, 123.675) and std (57.375,
+  height and width that are multiples of 32 work (camcount gives each image its own shape with at
+  most the pixels of the 416 square). BGR normalised with mean (103.53, 116.28, 123.675) and std (57.375,
   57.12, 58.395); per head (strides 8, 16, 32: at 416x416, 52x52, 26x26, 13x13 cells, row by
   row) one output of sigmoid class scores (batch, cells, 80) and one of
   box distributions (batch, cells, 44): left, top, right, bottom distances from the cell centre
