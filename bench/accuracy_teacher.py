@@ -108,9 +108,12 @@ class Setting:
         """The example config's camera under this setting, counting its lines only (or nothing,
         for a clip they do not fit); its zone spans the plaza and widens the region, so it stays
         only where the setting says."""
-        camera = config.cameras[0].model_copy(update=({"region": self.region} if lines and self.zones else
-                                                      {"region": self.region, "zones": []})
-                                              | ({} if lines else {"lines": []}))
+        update: dict = {"region": self.region}
+        if not (lines and self.zones):
+            update["zones"] = []
+        if not lines:
+            update["lines"] = []
+        camera = config.cameras[0].model_copy(update=update)
         return config.model_copy(update={"cameras": [camera], "detector": self.detector, "tracker": self.tracker})
 
 
